@@ -5,7 +5,7 @@ import java.nio.ByteBuffer;
 /**
  * The guest's physical address space as a device model sees it: RAM that DMA, string I/O and descriptor rings
  * read and write. Every access names a guest-physical address; an access that touches anything but RAM throws
- * {@link GuestMemoryException} and transfers nothing past the first byte that is not RAM.
+ * {@link GuestMemoryException} and transfers nothing at all.
  *
  * <p>Values are little-endian, as on x86. Implementations are safe to use from several threads; what two
  * threads writing the same bytes see is as unordered as it is for real DMA.
@@ -39,6 +39,9 @@ public interface GuestMemory {
     default void copy(long dstGpa, long srcGpa, long length) {
         checkRange(dstGpa, length);
         checkRange(srcGpa, length);
+        if (!isRam(srcGpa, length) || !isRam(dstGpa, length)) {
+            throw new GuestMemoryException(isRam(srcGpa, length) ? dstGpa : srcGpa, length, "is not all RAM");
+        }
         ByteBuffer bounce = ByteBuffer.allocate((int) Math.min(length, 64 * 1024));
         boolean backwards = dstGpa > srcGpa && dstGpa < srcGpa + length;
         long done = 0;

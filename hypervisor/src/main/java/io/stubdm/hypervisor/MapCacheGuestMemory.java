@@ -78,14 +78,14 @@ public final class MapCacheGuestMemory implements GuestMemory {
 
     @Override
     public long readValue(long gpa, int size) {
-        PlainGuestMemory.checkValueSize(size);
+        ByteValues.checkSize(size);
         GuestMemory.checkRange(gpa, size);
         long index = gpa >>> BUCKET_SHIFT;
         if (index == (gpa + size - 1) >>> BUCKET_SHIFT) {
             synchronized (lock) {
                 Bucket bucket = bucket(index, gpa, size);
                 bucket.requireRam(gpa, gpa + size, gpa, size);
-                return PlainGuestMemory.getValue(bucket.buffer, bucket.offset(gpa), size);
+                return ByteValues.get(bucket.buffer, bucket.offset(gpa), size);
             }
         }
         ByteBuffer scratch = ByteBuffer.allocate(Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
@@ -95,14 +95,14 @@ public final class MapCacheGuestMemory implements GuestMemory {
 
     @Override
     public void writeValue(long gpa, int size, long value) {
-        PlainGuestMemory.checkValueSize(size);
+        ByteValues.checkSize(size);
         GuestMemory.checkRange(gpa, size);
         long index = gpa >>> BUCKET_SHIFT;
         if (index == (gpa + size - 1) >>> BUCKET_SHIFT) {
             synchronized (lock) {
                 Bucket bucket = bucket(index, gpa, size);
                 bucket.requireRam(gpa, gpa + size, gpa, size);
-                PlainGuestMemory.putValue(bucket.buffer, bucket.offset(gpa), size, value);
+                ByteValues.put(bucket.buffer, bucket.offset(gpa), size, value);
                 return;
             }
         }

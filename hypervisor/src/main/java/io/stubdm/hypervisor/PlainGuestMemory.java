@@ -133,11 +133,11 @@ public final class PlainGuestMemory implements GuestMemory {
 
     @Override
     public long readValue(long gpa, int size) {
-        checkValueSize(size);
+        ByteValues.checkSize(size);
         GuestMemory.checkRange(gpa, size);
         int i = bufferIndex(gpa);
         if (i >= 0 && gpa + size <= ends[i]) {
-            return getValue(buffers[i], (int) (gpa - starts[i]), size);
+            return ByteValues.get(buffers[i], (int) (gpa - starts[i]), size);
         }
         ByteBuffer scratch = ByteBuffer.allocate(Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         read(gpa, scratch.limit(size));
@@ -146,11 +146,11 @@ public final class PlainGuestMemory implements GuestMemory {
 
     @Override
     public void writeValue(long gpa, int size, long value) {
-        checkValueSize(size);
+        ByteValues.checkSize(size);
         GuestMemory.checkRange(gpa, size);
         int i = bufferIndex(gpa);
         if (i >= 0 && gpa + size <= ends[i]) {
-            putValue(buffers[i], (int) (gpa - starts[i]), size, value);
+            ByteValues.put(buffers[i], (int) (gpa - starts[i]), size, value);
             return;
         }
         ByteBuffer scratch = ByteBuffer.allocate(Long.BYTES).order(ByteOrder.LITTLE_ENDIAN).putLong(0, value);
@@ -252,38 +252,6 @@ public final class PlainGuestMemory implements GuestMemory {
             i = -i - 2; // the last buffer starting below gpa
         }
         return i >= 0 && gpa < ends[i] ? i : -1;
-    }
-
-    static void checkValueSize(int size) {
-        if (size != 1 && size != 2 && size != 4 && size != 8) {
-            throw new IllegalArgumentException("value size must be 1, 2, 4 or 8 bytes, not " + size);
-        }
-    }
-
-    /**
-     * Reads a value of a size {@link #checkValueSize} let through from a little-endian buffer, zero-extended.
-     * Shared with the map cache.
-     */
-    static long getValue(ByteBuffer buffer, int index, int size) {
-        switch (size) {
-            case 1: return buffer.get(index) & 0xffL;
-            case 2: return buffer.getShort(index) & 0xffffL;
-            case 4: return buffer.getInt(index) & 0xffff_ffffL;
-            default: return buffer.getLong(index);
-        }
-    }
-
-    /**
-     * Writes the low {@code size} bytes (a size {@link #checkValueSize} let through) of {@code value} to a
-     * little-endian buffer. Shared with the map cache.
-     */
-    static void putValue(ByteBuffer buffer, int index, int size, long value) {
-        switch (size) {
-            case 1: buffer.put(index, (byte) value); break;
-            case 2: buffer.putShort(index, (short) value); break;
-            case 4: buffer.putInt(index, (int) value); break;
-            default: buffer.putLong(index, value); break;
-        }
     }
 
     /** Plain memory stays put, so a mapping has nothing to release. */

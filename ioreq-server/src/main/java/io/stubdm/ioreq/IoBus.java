@@ -1,5 +1,6 @@
 package io.stubdm.ioreq;
 
+import io.stubdm.hypervisor.ByteValues;
 import io.stubdm.hypervisor.IoRangeType;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -161,7 +162,7 @@ public final class IoBus {
     public long read(long addr, int size) {
         Mapping m = find(addr, size);
         if (m != null) {
-            return m.device.read(addr - m.base, size) & mask(size);
+            return m.device.read(addr - m.base, size) & ByteValues.mask(size);
         }
         long value = 0;
         for (int i = 0; i < size; i++) {
@@ -179,7 +180,7 @@ public final class IoBus {
     }
 
     public void write(long addr, int size, long value) {
-        long v = value & mask(size);
+        long v = value & ByteValues.mask(size);
         Mapping m = find(addr, size);
         if (m != null) {
             m.device.write(addr - m.base, size, v);
@@ -217,9 +218,5 @@ public final class IoBus {
 
     public List<Mapping> mappings() {
         return List.of(mappings);
-    }
-
-    static long mask(int size) {
-        return size >= 8 ? -1L : (1L << (8 * size)) - 1;
     }
 }

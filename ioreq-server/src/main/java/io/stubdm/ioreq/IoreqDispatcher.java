@@ -2,6 +2,7 @@ package io.stubdm.ioreq;
 
 import static io.stubdm.hypervisor.IoreqAbi.*;
 
+import io.stubdm.hypervisor.ByteValues;
 import io.stubdm.hypervisor.GuestMemory;
 import io.stubdm.hypervisor.GuestMemoryException;
 import io.stubdm.hypervisor.IoRangeType;
@@ -99,7 +100,7 @@ public final class IoreqDispatcher {
                 LOG.log(Level.WARNING, "device failed serving " + r + "; the guest gets all-ones or a dropped write", e);
             }
             if (r.read && !r.dataIsPtr) {
-                r.data = IoBus.mask(r.size);
+                r.data = ByteValues.mask(r.size);
             }
         }
     }
@@ -232,7 +233,7 @@ public final class IoreqDispatcher {
         }
         long span = (long) count * size;
         long low = r.df ? r.data - span + size : r.data;
-        long mask = IoBus.mask(size);
+        long mask = ByteValues.mask(size);
         GuestMemory.GuestRange range = null;
         if (memory.isRam(low, span) && !mmio.claims(low, span)) {
             try {
@@ -247,9 +248,9 @@ public final class IoreqDispatcher {
                 for (int i = 0; i < count; i++) {
                     int pos = (int) (r.df ? span - size - (long) i * size : (long) i * size);
                     if (r.read) {
-                        putValue(b, pos, size, device.read(offset, size) & mask);
+                        ByteValues.put(b, pos, size, device.read(offset, size) & mask);
                     } else {
-                        device.write(offset, size, getValue(b, pos, size) & mask);
+                        device.write(offset, size, ByteValues.get(b, pos, size) & mask);
                     }
                 }
             }
@@ -274,7 +275,7 @@ public final class IoreqDispatcher {
     private long physRead(long gpa, int size) {
         IoBus.Mapping m = mmio.find(gpa, size);
         if (m != null) {
-            return m.device.read(gpa - m.base, size) & IoBus.mask(size);
+            return m.device.read(gpa - m.base, size) & ByteValues.mask(size);
         }
         return memory.readValue(gpa, size);
     }
@@ -282,7 +283,7 @@ public final class IoreqDispatcher {
     private void physWrite(long gpa, int size, long value) {
         IoBus.Mapping m = mmio.find(gpa, size);
         if (m != null) {
-            m.device.write(gpa - m.base, size, value & IoBus.mask(size));
+            m.device.write(gpa - m.base, size, value & ByteValues.mask(size));
             return;
         }
         memory.writeValue(gpa, size, value);
@@ -324,7 +325,7 @@ public final class IoreqDispatcher {
             LOG.log(Level.WARNING, "refused " + r + ": " + why);
         }
         if (r.read && !r.dataIsPtr) {
-            r.data = r.size >= 1 && r.size <= 8 ? IoBus.mask(r.size) : -1L;
+            r.data = r.size >= 1 && r.size <= 8 ? ByteValues.mask(r.size) : -1L;
         }
     }
 
@@ -332,24 +333,6 @@ public final class IoreqDispatcher {
         stats.memoryFaults++;
         if (faultLogged++ < LOGGED_PER_KIND) {
             LOG.log(Level.WARNING, "stopped " + r + ": " + e.getMessage());
-        }
-    }
-
-    static long getValue(ByteBuffer b, int pos, int size) {
-        switch (size) {
-            case 1: return b.get(pos) & 0xffL;
-            case 2: return b.getShort(pos) & 0xffffL;
-            case 4: return b.getInt(pos) & 0xffffffffL;
-            default: return b.getLong(pos);
-        }
-    }
-
-    static void putValue(ByteBuffer b, int pos, int size, long v) {
-        switch (size) {
-            case 1: b.put(pos, (byte) v); break;
-            case 2: b.putShort(pos, (short) v); break;
-            case 4: b.putInt(pos, (int) v); break;
-            default: b.putLong(pos, v);
         }
     }
 

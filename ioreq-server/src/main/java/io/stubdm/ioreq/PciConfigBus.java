@@ -1,5 +1,6 @@
 package io.stubdm.ioreq;
 
+import io.stubdm.hypervisor.ByteValues;
 import io.stubdm.hypervisor.IoRangeType;
 import io.stubdm.hypervisor.IoreqAbi;
 import java.util.Map;
@@ -71,9 +72,9 @@ public final class PciConfigBus {
         BusDevice d = lookup(sbdf);
         if (d == null) {
             unclaimedReads++;
-            return IoBus.mask(size);
+            return ByteValues.mask(size);
         }
-        return d.read(reg, size) & IoBus.mask(size);
+        return d.read(reg, size) & ByteValues.mask(size);
     }
 
     public void write(int sbdf, int reg, int size, long value) {
@@ -82,7 +83,7 @@ public final class PciConfigBus {
             unclaimedWrites++;
             return;
         }
-        d.write(reg, size, value & IoBus.mask(size));
+        d.write(reg, size, value & ByteValues.mask(size));
     }
 
     public long unclaimedReads() {

@@ -205,6 +205,16 @@ class IoreqServerTest {
         for (int i = 0; i < 4; i++) {
             assertEquals(dev.read(4L * i, 4) & 0xffffffffL, rig.guest.readValue(0x50000 + 4L * i, 4), "dword " + i);
         }
+        // The other two combinations: RAM -> MMIO walking down, MMIO -> RAM walking up.
+        for (int i = 0; i < 4; i++) {
+            rig.guest.writeValue(0x60000 + 2L * i, 2, 0x7000 + i);
+        }
+        cpu.movsToMmio(0xf0000040L + 2 * 3, 0x60000 + 2 * 3, 2, 4, true);
+        cpu.movsFromMmio(0xf0000040L, 0x70000, 2, 4, false);
+        for (int i = 0; i < 4; i++) {
+            assertEquals(0x7000 + i, dev.read(0x40 + 2L * i, 2), "word " + i + " in the device");
+            assertEquals(0x7000 + i, rig.guest.readValue(0x70000 + 2L * i, 2), "word " + i + " back in RAM");
+        }
         // rep stos: one value written to successive addresses.
         cpu.stosToMmio(0xf0000080L, 2, 0xbeef, 16, false);
         for (int i = 0; i < 16; i++) {

@@ -25,7 +25,7 @@ final class RecordingDevice implements BusDevice {
                 v = (v << 8) | (regs[(int) offset + i] & 0xff);
             }
         }
-        log.add(String.format("r%d@%x=%x", size, offset, v & IoBus.mask(size)));
+        log.add(String.format("r%d@%x=%x", size, offset, v & io.stubdm.hypervisor.ByteValues.mask(size)));
         return v;
     }
 

@@ -2,6 +2,7 @@ package io.stubdm.hypervisor.sim;
 
 import static io.stubdm.hypervisor.IoreqAbi.*;
 
+import io.stubdm.hypervisor.ByteValues;
 import io.stubdm.hypervisor.DeviceModelOps;
 import io.stubdm.hypervisor.GuestMemory;
 import io.stubdm.hypervisor.IoRangeType;
@@ -179,7 +180,7 @@ public final class SimDomain {
         if (!r.read) {
             return;
         }
-        long ones = r.size >= 8 ? -1L : (1L << (8 * r.size)) - 1;
+        long ones = ByteValues.mask(r.size);
         if (!r.dataIsPtr) {
             r.data = ones;
             return;
