@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  * crashed guest, and the next ordinary request must still work.
  */
 class HostileGuestTest {
-    private EngineRig rig;
+    private EmbeddedEngine rig;
     private RecordingDevice dev;
     private RecordingDevice bar;
     private SimVcpu cpu;
@@ -26,23 +26,23 @@ class HostileGuestTest {
 
     @BeforeEach
     void setUp() {
-        rig = new EngineRig(1);
+        rig = new EmbeddedEngine(1, 64L << 20);
         dev = new RecordingDevice(8);
-        rig.ports.register(0x3f8, 8, dev, "com1");
+        rig.ports().register(0x3f8, 8, dev, "com1");
         bar = new RecordingDevice(0x1000);
-        rig.mmio.register(0xf0000000L, 0x1000, bar, "bar");
-        rig.pci.register(PciConfigBus.sbdf(0, 0, 2, 0), new RecordingDevice(256));
-        rig.startThreaded();
-        cpu = rig.domain.vcpu(0);
-        id = rig.server.serverId();
+        rig.mmio().register(0xf0000000L, 0x1000, bar, "bar");
+        rig.pci().register(PciConfigBus.sbdf(0, 0, 2, 0), new RecordingDevice(256));
+        rig.start();
+        cpu = rig.domain().vcpu(0);
+        id = rig.server().serverId();
     }
 
     @AfterEach
     void stillServingAndNothingEscaped() {
         dev.write(7, 1, 0x5c);
         assertEquals(0x5c, cpu.inb(0x3ff), "an ordinary request still works afterwards");
-        assertEquals(0, rig.loop.failures(), "nothing escaped from a handler into the loop");
-        assertNull(rig.domain.crashReason());
+        assertEquals(0, rig.loop().failures(), "nothing escaped from a handler into the loop");
+        assertNull(rig.domain().crashReason());
         rig.close();
     }
 
@@ -86,7 +86,7 @@ class HostileGuestTest {
 
     @Test
     void pointersOutsideRamStopTheCopyAtTheFirstBadItem() {
-        long top = rig.domain.ramBytes();
+        long top = rig.domain().ramBytes();
         // Entirely past the end of RAM, in the VGA hole, at a "negative" (above 2^63) address.
         for (long gpa : new long[] {top + 0x1000, 0xa0000, 0xffff_ffff_ffff_f000L}) {
             cpu.sendRaw(id, SimIoreq.pio(0x3f8, 1, true, gpa).rep(16, false, true));
@@ -97,7 +97,7 @@ class HostileGuestTest {
         dev.nextFifoValue = 0;
         cpu.sendRaw(id, SimIoreq.pio(0x3f8, 1, true, 0x9fff8).rep(16, false, true));
         for (int i = 0; i < 8; i++) {
-            assertEquals(i, rig.guest.readValue(0x9fff8 + i, 1));
+            assertEquals(i, rig.guestMemory().readValue(0x9fff8 + i, 1));
         }
         dev.nextFifoValue = -1;
         // rep movs from RAM past the end into MMIO.
@@ -124,7 +124,7 @@ class HostileGuestTest {
 
     @Test
     void aDeviceThatThrowsIsCountedAndAnsweredWithAllOnes() {
-        rig.ports.register(0x100, 4, new BusDevice() {
+        rig.ports().register(0x100, 4, new BusDevice() {
             @Override
             public long read(long offset, int size) {
                 throw new IllegalStateException("device bug");
@@ -148,7 +148,7 @@ class HostileGuestTest {
             cpu.postWithState(id, r, state);
             // Give the loop a round trip to look at it; an ordinary request on vCPU 0 needs the slot, so use a task.
             java.util.concurrent.CompletableFuture<Void> turn = new java.util.concurrent.CompletableFuture<>();
-            rig.loop.execute(() -> turn.complete(null));
+            rig.loop().execute(() -> turn.complete(null));
             turn.join();
             assertEquals(before + 1, rig.stats().spurious(), "state " + state);
             assertEquals(state, cpu.slotState(id), "the device model did not touch a slot that was not READY");
@@ -160,10 +160,10 @@ class HostileGuestTest {
     @Test
     void aSlotChangedUnderTheEngineIsNotAnswered() {
         ByteBuffer page;
-        ForeignMemory fm = rig.xen.foreignMemory(EngineRig.DOMID);
+        ForeignMemory fm = rig.xen().foreignMemory(EmbeddedEngine.DEFAULT_DOMID);
         ForeignMemory.ForeignMapping m = fm.mapResource(XENMEM_RESOURCE_IOREQ_SERVER, id, 1, 1);
         page = m.buffer();
-        rig.ports.register(0x200, 1, new BusDevice() {
+        rig.ports().register(0x200, 1, new BusDevice() {
             @Override
             public long read(long offset, int size) {
                 page.put(OFF_FLAGS, (byte) STATE_IOREQ_NONE); // a broken Xen rewrites the slot mid-request
@@ -183,7 +183,7 @@ class HostileGuestTest {
 
     @Test
     void corruptBufferedRingPointersAreDroppedNotLoopedOn() {
-        ForeignMemory.ForeignMapping m = rig.xen.foreignMemory(EngineRig.DOMID)
+        ForeignMemory.ForeignMapping m = rig.xen().foreignMemory(EmbeddedEngine.DEFAULT_DOMID)
                 .mapResource(XENMEM_RESOURCE_IOREQ_SERVER, id, 0, 1);
         ByteBuffer ring = m.buffer();
         // write_pointer far ahead of read_pointer: more entries than the ring holds.
@@ -199,17 +199,17 @@ class HostileGuestTest {
         ring.putInt(slot, IOREQ_TYPE_COPY | (3 << BUF_SIZE_SHIFT) | (0xa0000 << BUF_ADDR_SHIFT));
         ring.putInt(slot + 4, 0x1234);
         ring.putInt(BUF_OFF_WRITE_POINTER, wr + 1);
-        rig.domain.sendTimeOffset(2);
+        rig.domain().sendTimeOffset(2);
         awaitLoopTurn();
         // A read in the ring: nobody could receive its value.
         wr = ring.getInt(BUF_OFF_WRITE_POINTER);
         slot = BUF_OFF_SLOTS + Integer.remainderUnsigned(wr, BUF_SLOT_NUM) * BUF_SLOT_SIZE;
         ring.putInt(slot, IOREQ_TYPE_PIO | (1 << BUF_DIR_SHIFT) | (0x3f8 << BUF_ADDR_SHIFT));
         ring.putInt(BUF_OFF_WRITE_POINTER, wr + 1);
-        rig.domain.sendTimeOffset(3);
+        rig.domain().sendTimeOffset(3);
         awaitLoopTurn();
         assertTrue(rig.stats().bufferedErrors() >= 3, rig.stats().toString());
-        assertEquals(3, rig.dispatcher.lastTimeOffset(), "entries after the bad ones are still served");
+        assertEquals(3, rig.dispatcher().lastTimeOffset(), "entries after the bad ones are still served");
         assertEquals(1, dev.log.size(), "only the synchronous read reached the device");
         m.close();
     }
@@ -218,24 +218,24 @@ class HostileGuestTest {
     void aVcpuWhosePortNothingHandlesTimesOutWithoutHangingTheLoop() {
         // A second server made behind the engine's back: its vCPU port is bound on the loop's handle but has
         // no handler, so the loop must count and skip it.
-        var dm = rig.xen.deviceModel(EngineRig.DOMID);
+        var dm = rig.xen().deviceModel(EmbeddedEngine.DEFAULT_DOMID);
         int other = dm.createIoreqServer(HVM_IOREQSRV_BUFIOREQ_ATOMIC);
         dm.mapIoRangeToIoreqServer(other, io.stubdm.hypervisor.IoRangeType.PORT, 0x900, 0x900);
         dm.setIoreqServerState(other, true);
-        ForeignMemory.ForeignMapping m = rig.xen.foreignMemory(EngineRig.DOMID)
+        ForeignMemory.ForeignMapping m = rig.xen().foreignMemory(EmbeddedEngine.DEFAULT_DOMID)
                 .mapResource(XENMEM_RESOURCE_IOREQ_SERVER, other, 1, 1);
         int remote = m.buffer().getInt(OFF_VP_EPORT);
-        rig.loop.eventChannels().bindInterdomain(EngineRig.DOMID, remote);
+        rig.loop().eventChannels().bindInterdomain(EmbeddedEngine.DEFAULT_DOMID, remote);
         cpu.setTimeoutNanos(200_000_000L);
         assertThrows(SimTimeoutException.class, () -> cpu.inb(0x900));
-        assertEquals(1, rig.loop.unknownPorts());
+        assertEquals(1, rig.loop().unknownPorts());
         dm.destroyIoreqServer(other);
         m.close();
     }
 
     private void awaitLoopTurn() {
         java.util.concurrent.CompletableFuture<Void> turn = new java.util.concurrent.CompletableFuture<>();
-        rig.loop.execute(() -> turn.complete(null));
+        rig.loop().execute(() -> turn.complete(null));
         turn.join();
     }
 }
