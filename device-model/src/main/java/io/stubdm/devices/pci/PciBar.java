@@ -1,0 +1,72 @@
+package io.stubdm.devices.pci;
+
+import io.stubdm.ioreq.BusDevice;
+import io.stubdm.ioreq.IoBus;
+
+/**
+ * One base address register's definition: what kind of space it decodes, how big (a power of two), and the
+ * device window behind it. The current guest-programmed address lives in config space; the mapping onto the
+ * bus follows it (and COMMAND's decode bits).
+ */
+public final class PciBar {
+    public enum Kind { IO, MEMORY32, MEMORY64 }
+
+    final Kind kind;
+    final long size;
+    final boolean prefetchable;
+    final BusDevice device;
+    final String name;
+    IoBus.Registration mapping;
+
+    private PciBar(Kind kind, long size, boolean prefetchable, BusDevice device, String name) {
+        if (size < (kind == Kind.IO ? 4 : 16) || Long.bitCount(size) != 1) {
+            throw new IllegalArgumentException(name + ": BAR size must be a power of two (I/O >= 4, memory >= 16), not " + size);
+        }
+        if (kind == Kind.IO && size > 256) {
+            throw new IllegalArgumentException(name + ": an I/O BAR decodes at most 256 bytes");
+        }
+        if (kind == Kind.MEMORY32 && size > (1L << 31)) {
+            throw new IllegalArgumentException(name + ": a 32-bit BAR cannot be " + size + " bytes");
+        }
+        this.kind = kind;
+        this.size = size;
+        this.prefetchable = prefetchable;
+        this.device = device;
+        this.name = name;
+    }
+
+    public static PciBar io(long size, BusDevice device, String name) {
+        return new PciBar(Kind.IO, size, false, device, name);
+    }
+
+    public static PciBar memory32(long size, boolean prefetchable, BusDevice device, String name) {
+        return new PciBar(Kind.MEMORY32, size, prefetchable, device, name);
+    }
+
+    /** Takes two BAR slots, the second holding the upper 32 address bits. */
+    public static PciBar memory64(long size, boolean prefetchable, BusDevice device, String name) {
+        return new PciBar(Kind.MEMORY64, size, prefetchable, device, name);
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    public long size() {
+        return size;
+    }
+
+    /** Where the BAR is decoded now, or -1 when it is not (decode off, unprogrammed, or refused). */
+    public long mappedAddress() {
+        return mapping == null ? -1 : mapping.mapping().base();
+    }
+
+    /** The read-only low bits of the register: space indicator, memory type, prefetchable. */
+    int typeBits() {
+        switch (kind) {
+            case IO: return PciRegs.BAR_IO_SPACE;
+            case MEMORY64: return PciRegs.BAR_MEM_TYPE_64 | (prefetchable ? PciRegs.BAR_MEM_PREFETCH : 0);
+            default: return prefetchable ? PciRegs.BAR_MEM_PREFETCH : 0;
+        }
+    }
+}
