@@ -1,0 +1,53 @@
+package io.stubdm.backends.block;
+
+import java.nio.ByteBuffer;
+
+/**
+ * A disk image or block device behind an emulated drive. Requests run on the backend's own threads; each
+ * completion is handed to the executor given when the backend was opened (the device loop), so the device
+ * that issued it finishes the request on its own thread and a slow disk never stalls other devices.
+ *
+ * <p>Offsets and lengths are in bytes and multiples of {@link #sectorSize()}. A buffer passed to a request
+ * belongs to the backend until the completion runs; it may be a mapping of guest memory.
+ */
+public interface BlockBackend extends AutoCloseable {
+
+    /** The disk's size as the guest sees it. */
+    long sizeBytes();
+
+    /** 512 for every format stubdm opens; ATAPI devices present 2048-byte blocks on top of it. */
+    default int sectorSize() {
+        return 512;
+    }
+
+    boolean readOnly();
+
+    /** Fills {@code dst}'s remaining bytes from {@code offset}. */
+    void read(long offset, ByteBuffer dst, Completion done);
+
+    /** Writes {@code src}'s remaining bytes at {@code offset}; refused with an error on a read-only drive. */
+    void write(long offset, ByteBuffer src, Completion done);
+
+    /** Completes once every write that completed before it is on stable storage. */
+    void flush(Completion done);
+
+    /** What QMP's query-block reports: the file name and format, e.g. {@code /images/a.qcow2 (qcow2)}. */
+    String describe();
+
+    BlockStats stats();
+
+    @Override
+    void close();
+
+    /** Runs on the device loop when a request finishes. */
+    @FunctionalInterface
+    interface Completion {
+        /** {@code error} is null on success, else what went wrong (the device turns it into a guest-visible error). */
+        void done(BlockError error);
+    }
+
+    /** Why a request failed, in terms a device can report to the guest. */
+    record BlockError(Kind kind, String message) {
+        public enum Kind { IO_ERROR, OUT_OF_RANGE, READ_ONLY, NO_MEDIUM }
+    }
+}
