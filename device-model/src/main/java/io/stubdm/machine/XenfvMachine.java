@@ -2,13 +2,16 @@ package io.stubdm.machine;
 
 import io.stubdm.devices.PowerControl;
 import io.stubdm.devices.Resettable;
+import io.stubdm.backends.chardev.CharBackend;
 import io.stubdm.devices.cmos.CmosPorts;
+import io.stubdm.devices.i8042.I8042;
 import io.stubdm.devices.pci.PciBus;
 import io.stubdm.devices.pci.PciFunction;
 import io.stubdm.devices.piix.I440fxHostBridge;
 import io.stubdm.devices.piix.PciHostConfigPorts;
 import io.stubdm.devices.piix.Piix3IsaBridge;
 import io.stubdm.devices.piix.Piix4Pm;
+import io.stubdm.devices.serial.Uart16550;
 import io.stubdm.devices.xenplatform.BiosRomLock;
 import io.stubdm.devices.xenplatform.DiskUnplugTarget;
 import io.stubdm.devices.xenplatform.PciDeviceUnplug;
@@ -20,6 +23,7 @@ import io.stubdm.hypervisor.MemType;
 import io.stubdm.hypervisor.ShutdownReason;
 import io.stubdm.hypervisor.XenException;
 import io.stubdm.ioreq.BusDevice;
+import io.stubdm.ioreq.DeviceLoop;
 import io.stubdm.ioreq.IoBus;
 import io.stubdm.ioreq.PciConfigBus;
 import java.lang.System.Logger.Level;
@@ -32,7 +36,8 @@ import java.util.List;
  *
  * <p>Layout as qemu-xen builds it: 00:00.0 i440FX, 00:01.0 PIIX3 ISA bridge, 00:01.3 PIIX4 PM (with ACPI),
  * 00:02.0 Xen platform device (unless {@code pc,accel=xen}); ISA: CMOS NVRAM at 0x70, reset control at 0xCF9,
- * port 0x92, POST port 0x80. Later devices (IDE at 00:01.1, VGA, NICs) take the next free slots.
+ * port 0x92, POST port 0x80, the i8042 at 0x60/0x64 (IRQ 1 and 12) and a 16550A for each {@code -serial}
+ * (COM1-4 at QEMU's ports and IRQs). Later devices (IDE at 00:01.1, VGA, NICs) take the next free slots.
  *
  * <p>The machine is also the {@link PowerControl} devices call: a reset puts every device back to power-on
  * state and asks Xen to reboot the domain; a power-off asks Xen to shut it down. Both happen inside the guest
@@ -68,11 +73,20 @@ public final class XenfvMachine implements PowerControl {
     private final XenPlatformDevice platform;
     private final PciNicUnplug nicUnplug;
     private final CmosPorts cmos;
+    private final I8042 i8042;
+    private final DeviceLoop loop;
+    private final List<Uart16550> serialPorts = new ArrayList<>();
     private final List<Resettable> isaDevices = new ArrayList<>();
     private final List<String> powerEvents = new ArrayList<>();
 
-    public XenfvMachine(Config config, DeviceModelOps dm, IoBus ports, IoBus mmio, PciConfigBus pciConfig) {
+    /** QEMU's isa_serial_io and isa_serial_irq: COM1-COM4. */
+    private static final int[] SERIAL_PORTS = {0x3f8, 0x2f8, 0x3e8, 0x2e8};
+    private static final int[] SERIAL_IRQS = {4, 3, 4, 3};
+
+    public XenfvMachine(Config config, DeviceModelOps dm, DeviceLoop loop, IoBus ports, IoBus mmio,
+            PciConfigBus pciConfig) {
         this.dm = dm;
+        this.loop = loop;
         this.ports = ports;
         this.irqs = new XenIrqLines(dm);
         this.pciBus = new PciBus(pciConfig, ports, mmio, irqs::pciIntx);
@@ -106,6 +120,32 @@ public final class XenfvMachine implements PowerControl {
 
         cmos = new CmosPorts(CmosNvram.xenfv(config.ramBytes()).bootOrder(config.bootOrder()).build());
         register(CmosPorts.BASE_PORT, CmosPorts.PORT_COUNT, cmos, "cmos-nvram");
+
+        // The Xen DSDT always lists PS2K and PS2M, and the i8042 is FreeBSD's first reset method.
+        i8042 = new I8042(irqs.isa(I8042.KBD_IRQ), irqs.isa(I8042.AUX_IRQ), this);
+        register(I8042.DATA_PORT, 1, i8042.dataPort(), "i8042-data");
+        register(I8042.COMMAND_PORT, 1, i8042.commandPort(), "i8042-command");
+        isaDevices.add(i8042);
+    }
+
+    /** Adds the next 16550A (COM1, then COM2, ...) talking to {@code backend}, as each {@code -serial} does. */
+    public Uart16550 addSerialPort(CharBackend backend) {
+        int index = serialPorts.size();
+        if (index >= SERIAL_PORTS.length) {
+            throw new IllegalArgumentException("at most " + SERIAL_PORTS.length + " serial ports (COM1-COM4)");
+        }
+        Uart16550 uart = new Uart16550(loop, irqs.isa(SERIAL_IRQS[index]), backend);
+        register(SERIAL_PORTS[index], 8, uart, "com" + (index + 1));
+        serialPorts.add(uart);
+        return uart;
+    }
+
+    public List<Uart16550> serialPorts() {
+        return List.copyOf(serialPorts);
+    }
+
+    public I8042 i8042() {
+        return i8042;
     }
 
     /** Registers an ISA device's ports; the ioreq server claims them from Xen. */

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 class XenfvMachineTest {
     private final EmbeddedEngine engine = new EmbeddedEngine(2, 64L << 20);
     private final XenfvMachine machine = new XenfvMachine(XenfvMachine.Config.xenfv(2, 64L << 20),
-            engine.xen().deviceModel(EmbeddedEngine.DEFAULT_DOMID), engine.ports(), engine.mmio(), engine.pci());
+            engine.xen().deviceModel(EmbeddedEngine.DEFAULT_DOMID), engine.loop(), engine.ports(), engine.mmio(),
+            engine.pci());
     private final SimVcpu cpu = engine.vcpu(0);
 
     @AfterEach
@@ -60,6 +61,41 @@ class XenfvMachineTest {
         assertEquals(0, engine.stats().deviceErrors());
         assertEquals(0, engine.stats().invalid());
         assertNull(engine.domain().crashReason());
+    }
+
+    @Test
+    void serialConsoleAndKeyboardControllerAnswerFirmware(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path log = dir.resolve("com1.log");
+        machine.addSerialPort(io.stubdm.backends.chardev.CharBackends.parse("file:" + log).orElseThrow());
+        engine.start();
+        // hvmloader's uart_exists(): IER must read back 0 and then 0x0F; COM1 is there, COM2 is not.
+        cpu.outb(0x3f9, 0x00);
+        assertEquals(0x00, cpu.inb(0x3f9));
+        cpu.outb(0x3f9, 0x0f);
+        assertEquals(0x0f, cpu.inb(0x3f9));
+        cpu.outb(0x3f9, 0x00);
+        cpu.outb(0x2f9, 0x0f);
+        assertEquals(0xff, cpu.inb(0x2f9), "no COM2 without a second -serial: Xen's null handler answers");
+        // A polled console write, as SeaBIOS and the FreeBSD loader print.
+        for (byte b : "login: ".getBytes(java.nio.charset.StandardCharsets.US_ASCII)) {
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while ((cpu.inb(0x3fd) & 0x20) == 0) {
+                assertTrue(System.nanoTime() < deadline, "THRE never came back");
+            }
+            cpu.outb(0x3f8, b);
+        }
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (!java.nio.file.Files.readString(log).equals("login: ")) {
+            assertTrue(System.nanoTime() < deadline, "console output not in " + log + ": "
+                    + java.nio.file.Files.readString(log));
+            Thread.sleep(5);
+        }
+        // i8042 self-test, then FreeBSD's first way to reset: pulse output line 0.
+        cpu.outb(0x64, 0xaa);
+        assertEquals(0x55, cpu.inb(0x60));
+        cpu.outb(0x64, 0xfe);
+        assertEquals(List.of(ShutdownReason.REBOOT), engine.domain().shutdowns());
     }
 
     @Test

@@ -34,10 +34,10 @@ class DeviceLoopTest {
     @Test
     void timersFireInDeadlineOrderAndCancelledOnesDoNot() {
         List<String> fired = new ArrayList<>();
-        loop.schedule(3_000_000, () -> fired.add("c"));
+        loop.schedule(60_000_000, () -> fired.add("c"));
         DeviceClock.Timer cancelled = loop.schedule(1_000_000, () -> fired.add("cancelled"));
         loop.schedule(2_000_000, () -> fired.add("b"));
-        loop.schedule(2_000_000, () -> fired.add("b2")); // same deadline: in the order scheduled
+        loop.schedule(2_000_000, () -> fired.add("b2")); // same delay, scheduled later: never before b
         loop.schedule(0, () -> fired.add("a"));
         cancelled.cancel();
         long end = System.nanoTime() + 2_000_000_000L;
