@@ -140,10 +140,12 @@ class XenfvMachineTest {
 
     @Test
     void garbageToEveryPortAndConfigRegisterLeavesTheMachineConsistent() {
+        machine.addSerialPort(io.stubdm.backends.chardev.CharBackends.parse("null").orElseThrow());
         engine.start();
         Random random = new Random(7);
         int[] portsToHit = {0x10, 0x11, 0x12, 0x13, 0x70, 0x71, 0x80, 0x92, 0xb2, 0xb3, 0xcf8, 0xcf9, 0xcfa, 0xcfb,
-                0xae00, 0xae08, 0xaf00, 0xafe0, 0xafe2, 0xb004};
+                0xae00, 0xae08, 0xaf00, 0xafe0, 0xafe2, 0xb004, 0x60, 0x64, 0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd,
+                0x3fe, 0x3ff};
         int[] sizes = {1, 2, 4};
         int[][] functions = {{0, 0}, {1, 0}, {1, 3}, {2, 0}};
         for (int i = 0; i < 4000; i++) {
@@ -174,5 +176,9 @@ class XenfvMachineTest {
         hvmloader.pciSetup();
         hvmloader.acpiEnableSci();
         assertEquals(0x70008086L, cpu.pciConfigRead(0, 1, 0, 0, 4));
+        cpu.outb(0x64, 0xaa);
+        assertEquals(0x55, cpu.inb(0x60), "the keyboard controller still passes its self-test");
+        cpu.outb(0x3ff, 0x5a);
+        assertEquals(0x5a, cpu.inb(0x3ff), "COM1's scratch register still holds a value");
     }
 }
