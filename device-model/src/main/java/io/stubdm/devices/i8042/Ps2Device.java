@@ -12,6 +12,8 @@ package io.stubdm.devices.i8042;
  * <p>Everything runs on the device loop, input from the display server included.
  */
 public abstract class Ps2Device {
+    private static final int NO_ARGUMENT = -1;
+    private int argumentFor = NO_ARGUMENT;
     /** Bytes of host input a device buffers (QEMU's PS2_QUEUE_SIZE, "required by PS/2 protocol"). */
     public static final int QUEUE_BYTES = 16;
     /** Command acknowledged. */
@@ -73,7 +75,23 @@ public abstract class Ps2Device {
             replies.add(lastSent);
             return;
         }
+        if (argumentFor != NO_ARGUMENT) {
+            int cmd = argumentFor;
+            argumentFor = NO_ARGUMENT;
+            argument(cmd, b);
+            return;
+        }
         command(b);
+    }
+
+    /** The next byte from the host is the argument of {@code cmd}, not a command. */
+    final void awaitArgument(int cmd) {
+        argumentFor = cmd;
+    }
+
+    /** True while the next byte from the host is the argument of a command, not a command. */
+    final boolean expectsArgument() {
+        return argumentFor != NO_ARGUMENT;
     }
 
     /** Power-on state: queues empty, then the device's own state. */
@@ -81,16 +99,17 @@ public abstract class Ps2Device {
         replies.clear();
         input.clear();
         lastSent = 0;
+        argumentFor = NO_ARGUMENT;
         resetDevice();
     }
 
     // ---------------------------------------------------------------- the device's side
 
-    /** A command byte, or the argument of the command before it. */
+    /** A command byte. */
     abstract void command(int b);
 
-    /** True while the next byte from the host is the argument of a command, not a command. */
-    abstract boolean expectsArgument();
+    /** The argument byte of a command that called {@link #awaitArgument}. */
+    abstract void argument(int cmd, int b);
 
     abstract void resetDevice();
 

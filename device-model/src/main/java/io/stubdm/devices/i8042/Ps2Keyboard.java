@@ -56,9 +56,7 @@ public final class Ps2Keyboard extends Ps2Device {
     private static final int BREAK_PREFIX = 0xF0;
     /** 10.9 characters per second after 500 ms, the power-on setting. */
     private static final int DEFAULT_TYPEMATIC = 0x2B;
-    private static final int NO_ARGUMENT = -1;
 
-    private int argumentFor = NO_ARGUMENT;
     private boolean scanning;
     private int scanCodeSet;
     private int leds;
@@ -126,23 +124,12 @@ public final class Ps2Keyboard extends Ps2Device {
     }
 
     @Override
-    boolean expectsArgument() {
-        return argumentFor != NO_ARGUMENT;
-    }
-
-    @Override
     void command(int b) {
-        if (argumentFor != NO_ARGUMENT) {
-            int cmd = argumentFor;
-            argumentFor = NO_ARGUMENT;
-            argument(cmd, b);
-            return;
-        }
         switch (b) {
             case CMD_SET_LEDS:
             case CMD_SET_TYPEMATIC:
             case CMD_SCANCODE_SET:
-                argumentFor = b;
+                awaitArgument(b);
                 reply(ACK);
                 break;
             case CMD_ECHO:
@@ -179,7 +166,8 @@ public final class Ps2Keyboard extends Ps2Device {
         }
     }
 
-    private void argument(int cmd, int b) {
+    @Override
+    void argument(int cmd, int b) {
         switch (cmd) {
             case CMD_SET_LEDS:
                 leds = b & (LED_SCROLL_LOCK | LED_NUM_LOCK | LED_CAPS_LOCK);
@@ -211,6 +199,5 @@ public final class Ps2Keyboard extends Ps2Device {
     void resetDevice() {
         defaults();
         scanning = true;
-        argumentFor = NO_ARGUMENT;
     }
 }

@@ -64,9 +64,7 @@ public final class Ps2Mouse extends Ps2Device {
     private static final int MAX_PENDING = 1 << 16;
     private static final int[] SCALED_2_1 = {0, 1, 1, 3, 6, 9};
     private static final int INTELLIMOUSE_KNOCK = 200 << 16 | 100 << 8 | 80;
-    private static final int NO_ARGUMENT = -1;
 
-    private int argumentFor = NO_ARGUMENT;
     private boolean reporting;
     private boolean remote;
     private boolean scaling21;
@@ -166,27 +164,21 @@ public final class Ps2Mouse extends Ps2Device {
     }
 
     @Override
-    boolean expectsArgument() {
-        return argumentFor != NO_ARGUMENT;
+    void argument(int cmd, int b) {
+        if (cmd == CMD_SET_RESOLUTION) {
+            resolution = b;
+        } else {
+            sampleRate = b;
+            lastRates = (lastRates << 8 | b) & 0xff_ffff;
+            if (lastRates == INTELLIMOUSE_KNOCK) {
+                id = ID_INTELLIMOUSE;
+            }
+        }
+        reply(ACK);
     }
 
     @Override
     void command(int b) {
-        if (argumentFor != NO_ARGUMENT) {
-            int cmd = argumentFor;
-            argumentFor = NO_ARGUMENT;
-            if (cmd == CMD_SET_RESOLUTION) {
-                resolution = b;
-            } else {
-                sampleRate = b;
-                lastRates = (lastRates << 8 | b) & 0xff_ffff;
-                if (lastRates == INTELLIMOUSE_KNOCK) {
-                    id = ID_INTELLIMOUSE;
-                }
-            }
-            reply(ACK);
-            return;
-        }
         clearInput();
         switch (b) {
             case CMD_SET_SCALING_1_1:
@@ -199,7 +191,7 @@ public final class Ps2Mouse extends Ps2Device {
                 break;
             case CMD_SET_RESOLUTION:
             case CMD_SET_SAMPLE_RATE:
-                argumentFor = b;
+                awaitArgument(b);
                 reply(ACK);
                 break;
             case CMD_STATUS_REQUEST:
@@ -264,7 +256,6 @@ public final class Ps2Mouse extends Ps2Device {
     @Override
     void resetDevice() {
         defaults();
-        argumentFor = NO_ARGUMENT;
         id = ID_STANDARD;
         lastRates = 0;
     }
