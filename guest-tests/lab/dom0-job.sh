@@ -1,0 +1,158 @@
+#!/bin/bash
+# dom0-job.sh — runs INSIDE the lab's Dom0 (as /lab/job.sh, started by /init after xenstored, xenconsoled
+# and xenbr0 are up). For each scenario in /lab/lab.env it `xl create`s the test guest from /lab/xl/<sc>.cfg,
+# follows the guest's serial pty and `xl dmesg`, answers the serial-echo check, waits for the guest's ACPI
+# power-off, `xl destroy`s it and prints a summary with timings. Everything it prints goes to the Dom0
+# console (hvc0), which Xen forwards to the lab's serial log.
+#   STUBDM-LAB-GUEST <sc> <t> <line>    each guest serial line, t = seconds since `xl create` started
+#   STUBDM-LAB-SUMMARY <sc> key=value ...
+#   STUBDM-LAB-RESULT <sc> PASS|FAIL <reasons>
+set -u
+. /lab/lab.env            # DM, SCENARIOS, GUEST_TIMEOUT, DATA_SHA256
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+mkdir -p /var/log/xen /tmp/lab
+OVERALL=0
+
+# Seconds (one decimal) since $1, an $EPOCHREALTIME value; pure bash (no fork: the pty reader calls it
+# per line, and a forked awk once came back empty under load).
+elapsed() { local d=$(( ${EPOCHREALTIME/./} - ${1/./} )); printf '%d.%d' $((d / 1000000)) $((d / 100000 % 10)); }
+
+run_scenario() {
+  local sc=$1 cfg=/lab/xl/$1.cfg name=lab-$1
+  local slog=/tmp/lab/$sc-serial.log dlog=/tmp/lab/$sc-dmesg.log
+  local token="stubdm-echo-$RANDOM$RANDOM"
+  : > "$slog"
+  echo "STUBDM-LAB scenario $sc: DM=$DM config $cfg"
+  sed 's/^/STUBDM-LAB   cfg: /' "$cfg"
+  xl dmesg -c > /dev/null
+  local T0=$EPOCHREALTIME
+  # -p: created paused, so the serial pty is opened before the guest's first byte (QEMU's pty chardev
+  # drops output while nobody holds the other end).
+  if ! xl create -p "$cfg" > /tmp/lab/$sc-create.log 2>&1; then
+    echo "STUBDM-LAB-RESULT $sc FAIL xl-create"; sed 's/^/STUBDM-LAB   xl: /' /tmp/lab/$sc-create.log
+    tail -40 /var/log/xen/qemu-dm-$name.log 2>/dev/null | sed 's/^/STUBDM-LAB   dm-log: /'
+    xl destroy "$name" 2>/dev/null; OVERALL=1; return
+  fi
+  local t_create; t_create=$(elapsed "$T0")
+  local domid; domid=$(xl domid "$name")
+  local dmpid; dmpid=$(xenstore-read /local/domain/$domid/image/device-model-pid 2>/dev/null || echo "")
+  local tty; tty=$(xenstore-read /local/domain/$domid/serial/0/tty 2>/dev/null || echo "")
+  echo "STUBDM-LAB $sc created domid=$domid in ${t_create}s dm-pid=$dmpid serial=$tty"
+  local reader=""
+  if [ -n "$tty" ] && [ -e "$tty" ]; then
+    stty -F "$tty" raw -echo 2>/dev/null
+    (
+      exec 3<"$tty"
+      while IFS= read -r line <&3; do
+        line=${line//$'\r'/}
+        t=$(elapsed "$T0")
+        echo "$t $line" >> "$slog"
+        echo "STUBDM-LAB-GUEST $sc $t $line"
+      done
+    ) &
+    reader=$!
+  else
+    echo "STUBDM-LAB $sc warning: no serial pty in xenstore"
+  fi
+  xl unpause "$name"
+
+  local t_hvmloader="" t_seabios="" t_poweroff="" sent_echo="" rss="" rss_max=0 shutdown_reason="" state="" last_state="" missing=0
+  local deadline; deadline=$(( ${EPOCHREALTIME%.*} + GUEST_TIMEOUT ))
+  while :; do
+    xl dmesg -c >> "$dlog" 2>/dev/null
+    [ -z "$t_hvmloader" ] && grep -q "(d$domid) HVM Loader" "$dlog" && t_hvmloader=$(elapsed "$T0")
+    [ -z "$t_seabios" ] && grep -q "(d$domid) SeaBIOS" "$dlog" && t_seabios=$(elapsed "$T0")
+    if [ -n "$dmpid" ] && [ -d /proc/$dmpid ]; then
+      rss=$(ps -o rss= -p "$dmpid" | tr -d ' '); [ -n "$rss" ] && [ "$rss" -gt "$rss_max" ] && rss_max=$rss
+    fi
+    if [ -z "$sent_echo" ] && grep -q 'STUBDM-CHECK serial-ready' "$slog"; then
+      sleep 1; printf '%s\n' "$token" > "$tty"; sent_echo=$(elapsed "$T0")
+    fi
+    # Domain state from `xl list` (r b p s c d). A single empty answer is not trusted (seen once: the
+    # loop took a running guest for gone); shut down = 's' or 'c' seen, or the domain missing twice.
+    state=$(xl list "$name" 2>/dev/null | awk 'NR==2{print $5}')
+    if [ "$state" != "$last_state" ]; then echo "STUBDM-LAB $sc t=$(elapsed "$T0") state=${state:-none}"; last_state=$state; fi
+    # 4th letter s = shut down; 5th = why: '-' poweroff, r reboot (a triple fault shows as this), c crash
+    if [ "${state:3:1}" = s ]; then
+      t_poweroff=$(elapsed "$T0")
+      case "${state:4:1}" in -) shutdown_reason=poweroff;; r) shutdown_reason=reboot;; c) shutdown_reason=crash;; *) shutdown_reason="other(${state:4:1})";; esac
+      break
+    fi
+    if [ -z "$state" ]; then
+      missing=$((missing + 1)); [ $missing -ge 2 ] && { t_poweroff=$(elapsed "$T0"); break; }
+    else missing=0; fi
+    if [ "${EPOCHREALTIME%.*}" -ge "$deadline" ]; then echo "STUBDM-LAB $sc TIMEOUT after ${GUEST_TIMEOUT}s"; break; fi
+    sleep 1
+  done
+  xl dmesg -c >> "$dlog" 2>/dev/null
+  sleep 1
+  local T1=$EPOCHREALTIME destroy_rc=0
+  if xl domid "$name" >/dev/null 2>&1; then xl destroy "$name"; destroy_rc=$?; fi
+  local t_destroy; t_destroy=$(elapsed "$T1")
+  sleep 1
+  local dm_left=no; [ -n "$dmpid" ] && [ -d /proc/$dmpid ] && dm_left=yes
+  [ -n "$reader" ] && kill "$reader" 2>/dev/null
+  [ -n "$reader" ] && wait "$reader" 2>/dev/null
+
+  # ---- summary ----
+  first() { awk -v p="$1" 'index($0,p){print $1; exit}' "$slog"; }
+  local t_syslinux t_kernel t_init t_pci t_disk t_net t_echo t_done
+  t_syslinux=$(awk '/SYSLINUX|ISOLINUX/{print $1; exit}' "$slog")
+  t_kernel=$(first "Linux version"); t_init=$(first "STUBDM-CHECK init")
+  t_pci=$(first "STUBDM-CHECK pci"); t_disk=$(first "STUBDM-CHECK disk-sha256")
+  t_net=$(first "STUBDM-CHECK net"); t_echo=$(first "STUBDM-CHECK serial-echo"); t_done=$(first "STUBDM-CHECK done")
+  local diskline netline echoline
+  diskline=$(grep -m1 'STUBDM-CHECK disk-sha256' "$slog"); netline=$(grep -m1 'STUBDM-CHECK net' "$slog")
+  echoline=$(grep -m1 'STUBDM-CHECK serial-echo' "$slog")
+  local rtt kibs; rtt=$(echo "$netline" | sed -n 's/.*rtt_min\/avg\/max_ms=\([0-9.\/]*\).*/\1/p')
+  kibs=$(echo "$diskline" | sed -n 's/.*kib_per_s=\([0-9]*\).*/\1/p')
+  echo "STUBDM-LAB $sc PCI functions seen by the guest:"
+  grep 'STUBDM-CHECK pci' "$slog" | sed 's/^[0-9.]* /STUBDM-LAB   /'
+  local why=""
+  [ -n "$t_seabios" ] || why="$why no-seabios"
+  [ -n "$t_init" ] || why="$why no-init"
+  for id in 8086:1237 8086:7000 8086:7010 8086:7113 5853:0001; do
+    grep -q "STUBDM-CHECK pci $id" "$slog" || why="$why no-pci-$id"
+  done
+  echo "$diskline" | grep -q " $DATA_SHA256 ok" || why="$why disk"
+  echo "$netline" | grep -q ' ok ' || why="$why net"
+  echo "$echoline" | grep -q "serial-echo $token" || why="$why serial-echo"
+  [ -n "$t_done" ] || why="$why no-done"
+  [ -n "$t_poweroff" ] || why="$why no-poweroff"
+  [ "$shutdown_reason" = poweroff ] || why="$why shutdown=${shutdown_reason:-none}"
+  [ "$destroy_rc" = 0 ] || why="$why destroy-rc=$destroy_rc"
+  [ "$dm_left" = no ] || why="$why dm-still-running"
+  cat <<EOF
+STUBDM-LAB ---------------- $sc (DM=$DM) ----------------
+STUBDM-LAB  seconds since 'xl create':
+STUBDM-LAB    xl create (paused) returned ${t_create}
+STUBDM-LAB    first hvmloader line      ${t_hvmloader:--}   (xl dmesg, polled every ~1 s)
+STUBDM-LAB    first SeaBIOS line        ${t_seabios:--}   (xl dmesg, polled every ~1 s)
+STUBDM-LAB    syslinux banner           ${t_syslinux:--}
+STUBDM-LAB    kernel banner             ${t_kernel:--}
+STUBDM-LAB    init started              ${t_init:--}
+STUBDM-LAB    pci check                 ${t_pci:--}
+STUBDM-LAB    disk check                ${t_disk:--}
+STUBDM-LAB    net check                 ${t_net:--}
+STUBDM-LAB    serial echo               ${t_echo:--}
+STUBDM-LAB    done / poweroff -f        ${t_done:--}
+STUBDM-LAB    domain shut down          ${t_poweroff:--}  (${shutdown_reason:-?})
+STUBDM-LAB  xl destroy took ${t_destroy}s (rc $destroy_rc), DM process left: $dm_left
+STUBDM-LAB  DM resident memory: ${rss:-?} KiB at the end, ${rss_max} KiB max
+STUBDM-LAB  ping rtt min/avg/max ms: ${rtt:-none}; disk read: ${kibs:-?} KiB/s
+EOF
+  echo "STUBDM-LAB-SUMMARY $sc dm=$DM create_s=$t_create hvmloader_s=${t_hvmloader:--} seabios_s=${t_seabios:--} syslinux_s=${t_syslinux:--} kernel_s=${t_kernel:--} init_s=${t_init:--} disk_s=${t_disk:--} net_s=${t_net:--} echo_s=${t_echo:--} done_s=${t_done:--} poweroff_s=${t_poweroff:--} shutdown=${shutdown_reason:-none} destroy_s=$t_destroy dm_rss_kib=${rss:-?} dm_rss_max_kib=$rss_max ping_rtt_ms=${rtt:-none} disk_kib_per_s=${kibs:-?}"
+  if [ -z "$why" ]; then
+    echo "STUBDM-LAB-RESULT $sc PASS"
+  else
+    echo "STUBDM-LAB-RESULT $sc FAIL$why"; OVERALL=1
+    echo "STUBDM-LAB $sc diagnostics:"
+    tail -30 "$dlog" | sed 's/^/STUBDM-LAB   xl-dmesg: /'
+    tail -30 /var/log/xen/qemu-dm-$name.log 2>/dev/null | sed 's/^/STUBDM-LAB   dm-log: /'
+    tail -20 /var/log/xen/xl-$name.log 2>/dev/null | sed 's/^/STUBDM-LAB   xl-log: /'
+  fi
+}
+
+echo "STUBDM-LAB job: DM=$DM scenarios=$SCENARIOS xl=$(xl info 2>/dev/null | awk '/xen_version/{print $3}') caps=$(xl info 2>/dev/null | awk -F': ' '/virt_caps/{print $2}')"
+for sc in $SCENARIOS; do run_scenario "$sc"; done
+exit $OVERALL
