@@ -7,6 +7,7 @@ import java.util.PriorityQueue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.function.IntConsumer;
+import java.util.function.LongSupplier;
 
 /**
  * The one thread that owns the device world. It waits on the event-channel handle for ioreq notifications,
@@ -20,6 +21,7 @@ public final class DeviceLoop implements Executor, DeviceClock, AutoCloseable {
 
     private final EventChannels eventChannels;
     private final String name;
+    private final LongSupplier clock;
     private IntConsumer[] portHandlers = new IntConsumer[64];
     private final int[] pending = new int[64];
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
@@ -32,8 +34,14 @@ public final class DeviceLoop implements Executor, DeviceClock, AutoCloseable {
     private long failures;
 
     public DeviceLoop(EventChannels eventChannels, String name) {
+        this(eventChannels, name, System::nanoTime);
+    }
+
+    /** A loop whose timers follow {@code clock} (monotonic nanoseconds); tests pass a clock they advance. */
+    public DeviceLoop(EventChannels eventChannels, String name, LongSupplier clock) {
         this.eventChannels = eventChannels;
         this.name = name;
+        this.clock = clock;
     }
 
     public EventChannels eventChannels() {
@@ -68,7 +76,7 @@ public final class DeviceLoop implements Executor, DeviceClock, AutoCloseable {
 
     @Override
     public long nanoTime() {
-        return System.nanoTime();
+        return clock.getAsLong();
     }
 
     @Override

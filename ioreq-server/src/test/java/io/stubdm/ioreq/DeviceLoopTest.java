@@ -33,18 +33,42 @@ class DeviceLoopTest {
 
     @Test
     void timersFireInDeadlineOrderAndCancelledOnesDoNot() {
-        List<String> fired = new ArrayList<>();
-        loop.schedule(60_000_000, () -> fired.add("c"));
-        DeviceClock.Timer cancelled = loop.schedule(1_000_000, () -> fired.add("cancelled"));
-        loop.schedule(2_000_000, () -> fired.add("b"));
-        loop.schedule(2_000_000, () -> fired.add("b2")); // same delay, scheduled later: never before b
-        loop.schedule(0, () -> fired.add("a"));
-        cancelled.cancel();
-        long end = System.nanoTime() + 2_000_000_000L;
-        while (fired.size() < 4 && System.nanoTime() < end) {
-            loop.runOnce(-1); // waits exactly until the next timer is due
+        // A clock the test advances, so the order depends on the deadlines alone and not on how long the
+        // scheduling calls themselves take on a loaded machine.
+        long[] now = {1_000};
+        try (DeviceLoop stepped = new DeviceLoop(new SimXen().openEventChannels(), "stepped", () -> now[0])) {
+            List<String> fired = new ArrayList<>();
+            stepped.schedule(60_000_000, () -> fired.add("c"));
+            DeviceClock.Timer cancelled = stepped.schedule(1_000_000, () -> fired.add("cancelled"));
+            stepped.schedule(2_000_000, () -> fired.add("b"));
+            stepped.schedule(2_000_000, () -> fired.add("b2")); // same deadline, scheduled later: never before b
+            stepped.schedule(0, () -> fired.add("a"));
+            cancelled.cancel();
+            stepped.runOnce(0);
+            assertEquals(List.of("a"), fired);
+            now[0] += 1_999_999;
+            stepped.runOnce(0);
+            assertEquals(List.of("a"), fired, "nothing is due one nanosecond early");
+            now[0] += 1;
+            stepped.runOnce(0);
+            assertEquals(List.of("a", "b", "b2"), fired);
+            now[0] += 58_000_000;
+            stepped.runOnce(0);
+            assertEquals(List.of("a", "b", "b2", "c"), fired);
         }
-        assertEquals(List.of("a", "b", "b2", "c"), fired);
+    }
+
+    @Test
+    void aLoopWithNothingElseToDoSleepsUntilTheNextTimerIsDue() {
+        boolean[] fired = {false};
+        long start = System.nanoTime();
+        loop.schedule(20_000_000, () -> fired[0] = true);
+        long end = start + 5_000_000_000L;
+        while (!fired[0] && System.nanoTime() < end) {
+            loop.runOnce(-1);
+        }
+        assertTrue(fired[0]);
+        assertTrue(System.nanoTime() - start >= 20_000_000, "a timer never fires before its deadline");
     }
 
     @Test
