@@ -5,6 +5,7 @@ import io.stubdm.devices.Resettable;
 import io.stubdm.backends.chardev.CharBackend;
 import io.stubdm.devices.cmos.CmosPorts;
 import io.stubdm.devices.i8042.I8042;
+import io.stubdm.devices.ide.PiixIde;
 import io.stubdm.devices.pci.PciBus;
 import io.stubdm.devices.pci.PciFunction;
 import io.stubdm.devices.piix.I440fxHostBridge;
@@ -13,12 +14,12 @@ import io.stubdm.devices.piix.Piix3IsaBridge;
 import io.stubdm.devices.piix.Piix4Pm;
 import io.stubdm.devices.serial.Uart16550;
 import io.stubdm.devices.xenplatform.BiosRomLock;
-import io.stubdm.devices.xenplatform.DiskUnplugTarget;
 import io.stubdm.devices.xenplatform.PciDeviceUnplug;
 import io.stubdm.devices.xenplatform.PciNicUnplug;
 import io.stubdm.devices.xenplatform.XenPlatformDevice;
 import io.stubdm.firmware.CmosNvram;
 import io.stubdm.hypervisor.DeviceModelOps;
+import io.stubdm.hypervisor.GuestMemory;
 import io.stubdm.hypervisor.MemType;
 import io.stubdm.hypervisor.ShutdownReason;
 import io.stubdm.hypervisor.XenException;
@@ -34,10 +35,11 @@ import java.util.List;
  * The machine libxl asks for with {@code -machine xenfv}: QEMU's pc-i440fx with Xen's RAM set-up and the Xen
  * platform device, less everything Xen emulates itself (PIT, PIC, IOAPIC, LAPIC, HPET, PM timer, RTC clock).
  *
- * <p>Layout as qemu-xen builds it: 00:00.0 i440FX, 00:01.0 PIIX3 ISA bridge, 00:01.3 PIIX4 PM (with ACPI),
+ * <p>Layout as qemu-xen builds it: 00:00.0 i440FX, 00:01.0 PIIX3 ISA bridge, 00:01.1 PIIX3 IDE (drives are
+ * attached to it later, one per {@code -drive}), 00:01.3 PIIX4 PM (with ACPI),
  * 00:02.0 Xen platform device (unless {@code pc,accel=xen}); ISA: CMOS NVRAM at 0x70, reset control at 0xCF9,
  * port 0x92, POST port 0x80, the i8042 at 0x60/0x64 (IRQ 1 and 12) and a 16550A for each {@code -serial}
- * (COM1-4 at QEMU's ports and IRQs). Later devices (IDE at 00:01.1, VGA, NICs) take the next free slots.
+ * (COM1-4 at QEMU's ports and IRQs). Later devices (VGA, NICs) take the next free slots.
  *
  * <p>The machine is also the {@link PowerControl} devices call: a reset puts every device back to power-on
  * state and asks Xen to reboot the domain; a power-off asks Xen to shut it down. Both happen inside the guest
@@ -70,6 +72,7 @@ public final class XenfvMachine implements PowerControl {
     private final I440fxHostBridge hostBridge = new I440fxHostBridge();
     private final Piix3IsaBridge isaBridge;
     private final Piix4Pm pm;
+    private final PiixIde ide;
     private final XenPlatformDevice platform;
     private final PciNicUnplug nicUnplug;
     private final CmosPorts cmos;
@@ -82,8 +85,11 @@ public final class XenfvMachine implements PowerControl {
     /** QEMU's isa_serial_io and isa_serial_irq: COM1-COM4. */
     private static final int[] SERIAL_PORTS = {0x3f8, 0x2f8, 0x3e8, 0x2e8};
     private static final int[] SERIAL_IRQS = {4, 3, 4, 3};
+    private static final int IDE_PRIMARY_IRQ = 14;
+    private static final int IDE_SECONDARY_IRQ = 15;
 
-    public XenfvMachine(Config config, DeviceModelOps dm, DeviceLoop loop, IoBus ports, IoBus mmio,
+    /** {@code memory} is the guest's RAM as bus-master devices (the IDE controller) reach it. */
+    public XenfvMachine(Config config, DeviceModelOps dm, DeviceLoop loop, GuestMemory memory, IoBus ports, IoBus mmio,
             PciConfigBus pciConfig) {
         this.dm = dm;
         this.loop = loop;
@@ -98,6 +104,13 @@ public final class XenfvMachine implements PowerControl {
         register(0x92, 1, isaBridge.systemControlA(), "port92");
         register(0x80, 1, isaBridge.postCodePort(), "post-code");
 
+        // pc_init1 creates the PIIX3 IDE function on every PCI machine, drives or not.
+        ide = new PiixIde(memory, irqs.isa(IDE_PRIMARY_IRQ), irqs.isa(IDE_SECONDARY_IRQ));
+        pciBus.plug(1, 1, ide);
+        for (PiixIde.PortRange r : ide.legacyPorts()) {
+            register(r.base(), r.length(), r.device(), r.name());
+        }
+
         if (config.acpi()) {
             pm = new Piix4Pm(ports, irqs.isa(9), this, config.vcpus());
             pciBus.plug(1, 3, pm);
@@ -110,7 +123,7 @@ public final class XenfvMachine implements PowerControl {
 
         nicUnplug = new PciNicUnplug(pciBus);
         if (config.xenPlatformDevice()) {
-            platform = new XenPlatformDevice(new PciDeviceUnplug(nicUnplug, DiskUnplugTarget.none()), this::setRomReadOnly);
+            platform = new XenPlatformDevice(new PciDeviceUnplug(nicUnplug, ide), this::setRomReadOnly);
             pciBus.plug(2, 0, platform);
             register(XenPlatformDevice.FIXED_PORT_BASE, XenPlatformDevice.FIXED_PORT_COUNT, platform.fixedPorts(),
                     "xen-platform-fixed");
@@ -188,6 +201,11 @@ public final class XenfvMachine implements PowerControl {
 
     public Piix3IsaBridge isaBridge() {
         return isaBridge;
+    }
+
+    /** The PIIX3 IDE controller at 00:01.1, where {@code -drive if=ide} and {@code ide-cd} drives go. */
+    public PiixIde ide() {
+        return ide;
     }
 
     public Piix4Pm powerManagement() {

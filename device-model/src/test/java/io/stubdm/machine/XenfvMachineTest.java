@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 class XenfvMachineTest {
     private final EmbeddedEngine engine = new EmbeddedEngine(2, 64L << 20);
     private final XenfvMachine machine = new XenfvMachine(XenfvMachine.Config.xenfv(2, 64L << 20),
-            engine.xen().deviceModel(EmbeddedEngine.DEFAULT_DOMID), engine.loop(), engine.ports(), engine.mmio(),
+            engine.xen().deviceModel(EmbeddedEngine.DEFAULT_DOMID), engine.loop(), engine.memory(), engine.ports(),
+            engine.mmio(),
             engine.pci());
     private final SimVcpu cpu = engine.vcpu(0);
 
@@ -46,9 +47,11 @@ class XenfvMachineTest {
         assertEquals(0x49d2, cpu.inw(0x10), "the platform magic after set-up");
         assertEquals(11, cpu.pciConfigRead(0, 2, 0, PciRegs.INTERRUPT_LINE, 1));
 
-        // Only the functions xenfv has answer: 00:00.0, 00:01.0, 00:01.3, 00:02.0.
+        // Only the functions xenfv has answer: 00:00.0, 00:01.0, 00:01.1, 00:01.3, 00:02.0.
         assertEquals(0x12378086L, cpu.pciConfigRead(0, 0, 0, 0, 4));
         assertEquals(0x70008086L, cpu.pciConfigRead(0, 1, 0, 0, 4));
+        assertEquals(0x70108086L, cpu.pciConfigRead(0, 1, 1, 0, 4), "the PIIX3 IDE, there with or without drives");
+        assertEquals(0xffffffffL, cpu.pciConfigRead(0, 1, 2, 0, 4), "no USB controller");
         assertEquals(0x71138086L, cpu.pciConfigRead(0, 1, 3, 0, 4));
         assertEquals(0x00015853L, cpu.pciConfigRead(0, 2, 0, 0, 4));
         assertEquals(0xffffffffL, cpu.pciConfigRead(0, 3, 0, 0, 4));

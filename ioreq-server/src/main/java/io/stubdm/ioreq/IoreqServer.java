@@ -119,6 +119,11 @@ public final class IoreqServer implements RangeClaimer, AutoCloseable {
         return stats;
     }
 
+    /** Whether Xen sends the guest's accesses to this server (QMP {@code stop} turns it off). */
+    public boolean enabled() {
+        return enabled;
+    }
+
     /** QMP {@code stop}/{@code cont}: a disabled server gets nothing; Xen's null handler answers the guest. */
     public void setEnabled(boolean on) {
         if (on != enabled) {

@@ -132,7 +132,7 @@ public record DriveSpec(Optional<Path> file, Interface iface, OptionalInt index,
     }
 
     /** The drive's name for messages: its id, else the one QEMU would give it ({@code ide0-hd1}), else its file. */
-    String label() {
+    public String label() {
         if (id.isPresent()) {
             return id.get();
         }

@@ -5,13 +5,9 @@ import static org.junit.jupiter.api.Assertions.*;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -49,49 +45,12 @@ class QmpServerTest {
         return server;
     }
 
-    /** A client that reads and checks the framing libxl depends on: every message ends with \r\n. */
-    private static final class Client implements AutoCloseable {
-        final SocketChannel channel;
-        final BufferedReader in;
-        final OutputStream out;
-
-        Client(Path path) throws IOException {
-            channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-            channel.connect(UnixDomainSocketAddress.of(path));
-            in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.UTF_8));
-            out = Channels.newOutputStream(channel);
-        }
-
-        JsonNode read() throws IOException {
-            StringBuilder line = new StringBuilder();
-            int c;
-            while ((c = in.read()) != -1) {
-                line.append((char) c);
-                if (line.length() >= 2 && line.charAt(line.length() - 2) == '\r' && line.charAt(line.length() - 1) == '\n') {
-                    return JSON.readTree(line.substring(0, line.length() - 2));
-                }
-            }
-            return null;
-        }
-
-        JsonNode call(String text) throws IOException {
-            out.write((text + "\r\n").getBytes(StandardCharsets.UTF_8));
-            out.flush();
-            return read();
-        }
-
-        @Override
-        public void close() throws IOException {
-            channel.close();
-        }
-    }
-
     @Test
     void libxlSequenceOnSuccessiveConnections() throws Exception {
         start();
         long id = LIBXL_FIRST_ID;
         for (int connection = 0; connection < 3; connection++) {
-            try (Client c = new Client(server.path())) {
+            try (QmpTestClient c = new QmpTestClient(server.path())) {
                 JsonNode greeting = c.read();
                 assertEquals(7, greeting.at("/QMP/version/qemu/major").asInt());
                 assertEquals(2, greeting.at("/QMP/version/qemu/minor").asInt());
@@ -110,7 +69,7 @@ class QmpServerTest {
     @Test
     void errorsUseTheClassesLibxlMapsByName() throws Exception {
         start();
-        try (Client c = new Client(server.path())) {
+        try (QmpTestClient c = new QmpTestClient(server.path())) {
             c.read();
             JsonNode r = c.call("{\"execute\":\"query-status\",\"id\":1}");
             assertEquals("CommandNotFound", r.at("/error/class").asText(), "nothing before qmp_capabilities");
@@ -131,7 +90,7 @@ class QmpServerTest {
     @Test
     void garbageGetsAnErrorAndTheConnectionGoesOn() throws Exception {
         start();
-        try (Client c = new Client(server.path())) {
+        try (QmpTestClient c = new QmpTestClient(server.path())) {
             c.read();
             assertEquals("GenericError", c.call("[1,2,3]").at("/error/class").asText());
             assertEquals("GenericError", c.call("{\"execute\":42}").at("/error/class").asText());
@@ -140,19 +99,18 @@ class QmpServerTest {
             // After a parse error the next whole message is read normally.
             assertTrue(c.call("{\"execute\":\"qmp_capabilities\",\"id\":7}").has("return"));
         }
-        try (Client c = new Client(server.path())) {
+        try (QmpTestClient c = new QmpTestClient(server.path())) {
             c.read();
             byte[] huge = new byte[(1 << 20) + 100];
             java.util.Arrays.fill(huge, (byte) ' ');
             huge[0] = '"';
             assertThrows(IOException.class, () -> {
-                c.out.write(huge);
-                c.out.flush();
+                c.writeRaw(huge);
                 assertNull(c.read(), "the server closes a connection that exceeds 1 MiB");
                 throw new IOException("closed");
             });
         }
-        try (Client c = new Client(server.path())) {
+        try (QmpTestClient c = new QmpTestClient(server.path())) {
             assertNotNull(c.read(), "the next connection still gets its greeting");
         }
     }
@@ -167,7 +125,7 @@ class QmpServerTest {
         }
         assertTrue(Files.exists(dir.resolve("qmp-libxl-5")));
         start();
-        try (Client c = new Client(server.path())) {
+        try (QmpTestClient c = new QmpTestClient(server.path())) {
             assertNotNull(c.read());
         }
         Path file = Files.writeString(dir.resolve("not-a-socket"), "keep me");
@@ -179,7 +137,7 @@ class QmpServerTest {
     @Test
     void eventsReachTheConnectedClient() throws Exception {
         start();
-        try (Client c = new Client(server.path())) {
+        try (QmpTestClient c = new QmpTestClient(server.path())) {
             c.read();
             c.call("{\"execute\":\"qmp_capabilities\",\"id\":1}");
             server.emitEvent("DEVICE_DELETED", JsonNodeFactory.instance.objectNode().put("device", "nic0"));

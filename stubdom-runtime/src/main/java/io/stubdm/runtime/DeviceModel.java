@@ -1,0 +1,418 @@
+package io.stubdm.runtime;
+
+import io.stubdm.backends.block.BlockBackend;
+import io.stubdm.backends.block.BlockBackends;
+import io.stubdm.backends.block.DriveSpec;
+import io.stubdm.backends.chardev.CharBackend;
+import io.stubdm.backends.chardev.CharBackends;
+import io.stubdm.backends.net.NetBackends;
+import io.stubdm.devices.ide.AtaDisk;
+import io.stubdm.devices.ide.AtapiCdrom;
+import io.stubdm.devices.ide.IdeDrive;
+import io.stubdm.devices.pci.PciFunction;
+import io.stubdm.devices.e1000.E1000;
+import io.stubdm.devices.rtl8139.Rtl8139;
+import io.stubdm.firmware.OptionRom;
+import io.stubdm.firmware.OptionRomFinder;
+import io.stubdm.hypervisor.Hypervisor;
+import io.stubdm.hypervisor.MapCacheGuestMemory;
+import io.stubdm.hypervisor.XenStore;
+import io.stubdm.ioreq.DeviceLoop;
+import io.stubdm.ioreq.IoBus;
+import io.stubdm.ioreq.IoreqDispatcher;
+import io.stubdm.ioreq.IoreqServer;
+import io.stubdm.ioreq.PciConfigBus;
+import io.stubdm.machine.XenfvMachine;
+import io.stubdm.runtime.cli.DeviceModelArgs;
+import io.stubdm.runtime.cli.QemuOpts;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+
+/**
+ * One HVM guest's device model, assembled from a qemu-xen command line: the xenfv machine, the drives, NICs and
+ * serial ports the command line names, the ioreq server that connects them to Xen, and the device loop that
+ * runs them. QMP and the process around it live in {@link DeviceModelProcess}.
+ *
+ * <p>Everything the command line asks for is opened before the guest can run: a drive that cannot be opened, a
+ * TAP that cannot be created or a device stubdm does not have ends the start-up with an error naming it, and
+ * whatever was opened so far is closed again.
+ */
+public final class DeviceModel implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(DeviceModel.class.getName());
+
+    /** QEMU's default romfile for each NIC model (the ipxe-qemu package's EFI+PXE images). */
+    private static final Map<String, String> NIC_ROMS = Map.of("e1000", "efi-e1000.rom", "rtl8139", "efi-rtl8139.rom");
+
+    /** A serial port as {@code query-chardev} reports it. */
+    public record SerialPort(String label, CharBackend backend) {
+    }
+
+    /** A drive as {@code query-block} reports it. */
+    public record Drive(String device, DriveSpec spec, Optional<BlockBackend> backend, boolean cdrom) {
+    }
+
+    private final DeviceModelArgs args;
+    private final Hypervisor hypervisor;
+    private final DeviceLoop loop;
+    private final MapCacheGuestMemory memory;
+    private final IoBus ports = IoBus.ports();
+    private final IoBus mmio = IoBus.mmio();
+    private final PciConfigBus pciConfig = new PciConfigBus();
+    private final IoreqDispatcher dispatcher;
+    private final IoreqServer server;
+    private final XenfvMachine machine;
+    private final List<SerialPort> serialPorts = new ArrayList<>();
+    private final List<Drive> drives = new ArrayList<>();
+    private final Map<String, NetBackends.Netdev> netdevs = new LinkedHashMap<>();
+    /** NICs by the id of the -netdev they use. */
+    private final Map<String, PciFunction> nics = new LinkedHashMap<>();
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private volatile boolean loopStarted;
+    private boolean closed;
+
+    private DeviceModel(DeviceModelArgs args, Hypervisor hypervisor, OptionRomFinder roms) throws IOException {
+        if (args.mode() == DeviceModelArgs.Mode.XENPV) {
+            throw new IllegalArgumentException("-machine xenpv: stubdm serves HVM guests only (the Dom0 side of a "
+                    + "stub domain comes with the stub-domain work)");
+        }
+        this.args = args;
+        this.hypervisor = hypervisor;
+        int domid = args.domid();
+        loop = new DeviceLoop(hypervisor.openEventChannels(), "device-loop-" + domid);
+        toClose.add(loop);
+        memory = new MapCacheGuestMemory(hypervisor.foreignMemory(domid));
+        dispatcher = new IoreqDispatcher(ports, mmio, pciConfig, memory);
+        server = new IoreqServer(hypervisor, domid, args.maxVcpus(), loop, dispatcher);
+        XenfvMachine.Config config = new XenfvMachine.Config(args.maxVcpus(), args.memoryMiB() << 20,
+                args.bootOrder(), args.machine().acpi(), args.mode() == DeviceModelArgs.Mode.XENFV);
+        machine = new XenfvMachine(config, hypervisor.deviceModel(domid), loop, memory, ports, mmio, pciConfig);
+
+        openSerialPorts();
+        for (String spec : args.netdevs()) {
+            NetBackends.Netdev netdev = NetBackends.parse(spec);
+            toClose.add(netdev.backend()::close);
+            if (netdevs.putIfAbsent(netdev.id(), netdev) != null) {
+                throw new IllegalArgumentException("-netdev id=" + netdev.id() + " is given twice");
+            }
+        }
+        Map<String, DriveSpec> unattached = openIdeDrives();
+        for (QemuOpts device : args.devices()) {
+            plugDevice(device, unattached, roms);
+        }
+        for (String id : unattached.keySet()) {
+            throw new IllegalArgumentException("-drive id=" + id + " (if=none) is used by no -device");
+        }
+        for (String id : netdevs.keySet()) {
+            if (!nics.containsKey(id)) {
+                LOG.log(Level.WARNING, "-netdev " + id + " is used by no NIC; its frames go nowhere");
+            }
+        }
+    }
+
+    /**
+     * Builds the device model and sets up its ioreq server in Xen; the guest's accesses are served once
+     * {@link #run()} starts the loop.
+     *
+     * @throws IllegalArgumentException when the command line asks for something stubdm does not have
+     * @throws IOException naming the drive or backend that could not be opened
+     */
+    public static DeviceModel create(DeviceModelArgs args, Hypervisor hypervisor, OptionRomFinder roms)
+            throws IOException {
+        DeviceModel dm = null;
+        try {
+            dm = new DeviceModel(args, hypervisor, roms);
+            dm.server.start();
+            dm.toClose.add(dm.server);
+            return dm;
+        } catch (IOException | RuntimeException e) {
+            if (dm != null) {
+                dm.close();
+            }
+            throw e;
+        }
+    }
+
+    private void openSerialPorts() {
+        int index = 0;
+        for (String spec : args.serials()) {
+            Optional<CharBackend> backend = CharBackends.parse(spec);
+            if (backend.isEmpty()) {
+                continue; // -serial none: no port at all
+            }
+            toClose.add(backend.get()::close);
+            machine.addSerialPort(backend.get());
+            serialPorts.add(new SerialPort("serial" + index++, backend.get()));
+            LOG.log(Level.INFO, "COM" + index + ": " + backend.get().describe());
+        }
+    }
+
+    /** Opens every {@code -drive}: {@code if=ide} ones are attached now, {@code if=none} ones wait for a -device. */
+    private Map<String, DriveSpec> openIdeDrives() throws IOException {
+        Map<String, DriveSpec> pending = new LinkedHashMap<>();
+        for (String option : args.drives()) {
+            DriveSpec spec = DriveSpec.parse(option);
+            if (spec.iface() == DriveSpec.Interface.NONE) {
+                String id = spec.id().orElseThrow(() -> new IllegalArgumentException(
+                        "-drive " + option + ": if=none needs an id= for a -device to refer to"));
+                if (pending.putIfAbsent(id, spec) != null) {
+                    throw new IllegalArgumentException("-drive id=" + id + " is given twice");
+                }
+                continue;
+            }
+            int index = spec.index().orElseThrow(() -> new IllegalArgumentException(
+                    "-drive " + option + ": if=ide needs index=0..3"));
+            boolean cdrom = spec.media() == DriveSpec.Media.CDROM;
+            attachDrive(index, spec, ideName(index, cdrom), cdrom);
+        }
+        return pending;
+    }
+
+    private void attachDrive(int index, DriveSpec spec, String device, boolean cdrom) throws IOException {
+        if (machine.ide().drive(index) != null) {
+            throw new IllegalArgumentException("IDE position " + index + " (" + device + ") is given twice");
+        }
+        Optional<BlockBackend> backend = BlockBackends.open(spec, loop);
+        backend.ifPresent(b -> toClose.add(b::close));
+        IdeDrive drive;
+        if (cdrom) {
+            drive = new AtapiCdrom(backend.orElse(null));
+        } else {
+            drive = new AtaDisk(backend.orElseThrow(() -> new IllegalArgumentException(
+                    "-drive " + spec.label() + ": a hard disk needs file=")), spec.cache() != DriveSpec.Cache.WRITETHROUGH);
+        }
+        machine.ide().attach(index, drive);
+        drives.add(new Drive(device, spec, backend, cdrom));
+        LOG.log(Level.INFO, device + ": " + (cdrom ? "CD-ROM" : "disk") + " on IDE " + (index / 2 == 0 ? "primary" : "secondary")
+                + (index % 2 == 0 ? " master" : " slave") + ", " + backend.map(BlockBackend::describe).orElse("no medium"));
+    }
+
+    /** QEMU's names for IDE drives, as query-block and libxenstat see them. */
+    private static String ideName(int index, boolean cdrom) {
+        return "ide" + (index / 2) + "-" + (cdrom ? "cd" : "hd") + (index % 2);
+    }
+
+    private void plugDevice(QemuOpts device, Map<String, DriveSpec> unattached, OptionRomFinder roms) throws IOException {
+        String driver = device.require("driver");
+        switch (driver) {
+            case "e1000":
+            case "rtl8139":
+                plugNic(driver, device, roms);
+                break;
+            case "ide-cd":
+            case "ide-hd": {
+                QemuOpts opts = device.only(java.util.Set.of("driver", "id", "drive", "bus", "unit"));
+                String driveId = opts.require("drive");
+                DriveSpec spec = unattached.remove(driveId);
+                if (spec == null) {
+                    throw new IllegalArgumentException("-device " + driver + ": no -drive if=none,id=" + driveId);
+                }
+                String bus = opts.require("bus");
+                if (!bus.matches("ide\\.[01]")) {
+                    throw new IllegalArgumentException("-device " + driver + ",bus=" + bus + ": the IDE buses are ide.0 and ide.1");
+                }
+                int unit = opts.integer("unit", 0);
+                if (unit != 0 && unit != 1) {
+                    throw new IllegalArgumentException("-device " + driver + ",unit=" + unit + ": must be 0 or 1");
+                }
+                boolean cdrom = driver.equals("ide-cd");
+                if (!cdrom && spec.media() == DriveSpec.Media.CDROM) {
+                    throw new IllegalArgumentException("-device ide-hd cannot take the CD-ROM drive " + driveId);
+                }
+                // libxl names CD-ROM drives ide-<devnum>; QMP eject and change refer to that id.
+                attachDrive((bus.charAt(4) - '0') * 2 + unit, spec, driveId, cdrom);
+                break;
+            }
+            case "cirrus-vga":
+            case "VGA":
+            case "qxl-vga":
+                throw new IllegalArgumentException("-device " + driver + ": stubdm has no emulated display yet; set "
+                        + "vga=\"none\" (and vnc=0) in the guest's xl config");
+            default:
+                throw new IllegalArgumentException("-device " + driver + ": stubdm has no such device (it has e1000, "
+                        + "rtl8139, ide-hd and ide-cd)");
+        }
+    }
+
+    private void plugNic(String model, QemuOpts device, OptionRomFinder roms) {
+        QemuOpts opts = device.only(java.util.Set.of("driver", "id", "netdev", "mac", "romfile", "addr"));
+        String netdevId = opts.require("netdev");
+        NetBackends.Netdev netdev = netdevs.get(netdevId);
+        if (netdev == null) {
+            throw new IllegalArgumentException("-device " + model + ",netdev=" + netdevId + ": no -netdev with that id");
+        }
+        if (nics.containsKey(netdevId)) {
+            throw new IllegalArgumentException("-netdev " + netdevId + " is used by two NICs");
+        }
+        byte[] mac = parseMac(opts.get("mac", "52:54:00:12:34:" + String.format("%02x", 0x56 + nics.size())));
+        Optional<OptionRom> rom = Optional.empty();
+        String romfile = opts.get("romfile", NIC_ROMS.get(model));
+        if (!romfile.isEmpty()) {
+            int vendor = model.equals("e1000") ? 0x8086 : 0x10ec;
+            int deviceId = model.equals("e1000") ? 0x100e : 0x8139;
+            OptionRomFinder.Lookup lookup = roms.find(romfile, vendor, deviceId);
+            lookup.warnings().forEach(w -> LOG.log(Level.WARNING, model + " " + netdevId + ": " + w));
+            rom = lookup.rom();
+        }
+        int slot = opts.get("addr") == null ? machine.nextFreeSlot() : parseSlot(opts.get("addr"));
+        PciFunction nic = model.equals("e1000")
+                ? new E1000(loop, memory, netdev.backend(), mac, rom)
+                : new Rtl8139(loop, memory, netdev.backend(), mac, rom);
+        machine.plug(slot, nic);
+        nics.put(netdevId, nic);
+        LOG.log(Level.INFO, String.format("%s at 00:%02x.0, MAC %s, %s%s", model, slot, opts.get("mac", "(default)"),
+                netdev.backend().describe(), rom.map(r -> ", option ROM " + r.name()).orElse(", no option ROM")));
+    }
+
+    static byte[] parseMac(String text) {
+        String[] parts = text.split(":");
+        if (parts.length != 6) {
+            throw new IllegalArgumentException("mac=" + text + ": expected six hexadecimal bytes separated by ':'");
+        }
+        byte[] mac = new byte[6];
+        for (int i = 0; i < 6; i++) {
+            if (!parts[i].matches("[0-9A-Fa-f]{1,2}")) {
+                throw new IllegalArgumentException("mac=" + text + ": '" + parts[i] + "' is not a hexadecimal byte");
+            }
+            mac[i] = (byte) Integer.parseInt(parts[i], 16);
+        }
+        if ((mac[0] & 1) != 0) {
+            throw new IllegalArgumentException("mac=" + text + ": a multicast address cannot be a NIC's address");
+        }
+        return mac;
+    }
+
+    private int parseSlot(String addr) {
+        String slotText = addr.contains(".") ? addr.substring(0, addr.indexOf('.')) : addr;
+        if (addr.contains(".") && !addr.endsWith(".0")) {
+            throw new IllegalArgumentException("addr=" + addr + ": stubdm's NICs are single-function (function 0)");
+        }
+        int slot;
+        try {
+            slot = Integer.decode(slotText.startsWith("0x") ? slotText : "0x" + slotText);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("addr=" + addr + ": not a PCI slot number");
+        }
+        if (slot < 3 || slot > 31 || machine.pciBus().function(slot << 3) != null) {
+            throw new IllegalArgumentException("addr=" + addr + ": PCI slot " + slot + " is not free");
+        }
+        return slot;
+    }
+
+    /** Starts serving the guest on the device loop's own thread. */
+    public synchronized void run() {
+        if (!loopStarted) {
+            loop.start();
+            loopStarted = true;
+        }
+    }
+
+    /** QMP {@code stop} and {@code cont}: a stopped device model leaves the guest's I/O to Xen's null handler. */
+    public void setRunning(boolean on) {
+        onLoop(() -> {
+            server.setEnabled(on);
+            return null;
+        });
+    }
+
+    public boolean ioreqServerEnabled() {
+        return onLoop(server::enabled);
+    }
+
+    /**
+     * Runs {@code action} on the device loop and waits for its result: how QMP (on its own thread) reads or
+     * changes device state.
+     */
+    public <T> T onLoop(Supplier<T> action) {
+        if (!loopStarted) {
+            synchronized (this) {
+                return action.get();
+            }
+        }
+        CompletableFuture<T> result = new CompletableFuture<>();
+        loop.execute(() -> {
+            try {
+                result.complete(action.get());
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        });
+        try {
+            return result.get(10, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw (RuntimeException) e.getCause();
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("the device loop did not answer within 10 s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the device loop");
+        }
+    }
+
+    /**
+     * Writes {@code running} to {@code device-model/<domid>/state} under the device model's own home in xenstore,
+     * which is what libxl waits for (xen-dm-protocol.md §3.2).
+     */
+    public void announceRunning(XenStore xenstore) {
+        String path = "/local/domain/" + xenstore.ownDomid() + "/device-model/" + args.domid() + "/state";
+        xenstore.write(path, "running");
+        LOG.log(Level.INFO, "wrote " + path + " = running");
+    }
+
+    public DeviceModelArgs args() {
+        return args;
+    }
+
+    public XenfvMachine machine() {
+        return machine;
+    }
+
+    public IoreqServer ioreqServer() {
+        return server;
+    }
+
+    public List<SerialPort> serialPorts() {
+        return List.copyOf(serialPorts);
+    }
+
+    public List<Drive> drives() {
+        return List.copyOf(drives);
+    }
+
+    public List<PciFunction> nics() {
+        return List.copyOf(nics.values());
+    }
+
+    public Hypervisor hypervisor() {
+        return hypervisor;
+    }
+
+    /** Stops the loop, destroys the ioreq server and closes every backend, newest first. Safe to call twice. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        List<AutoCloseable> reversed = new ArrayList<>(toClose);
+        java.util.Collections.reverse(reversed);
+        // The loop goes first, so no device touches a backend that is already closed.
+        loop.close();
+        for (AutoCloseable c : reversed) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                LOG.log(Level.WARNING, "closing: " + e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,266 @@
+package io.stubdm.runtime;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.stubdm.backends.block.BlockStats;
+import io.stubdm.firmware.OptionRomFinder;
+import io.stubdm.hypervisor.Hypervisor;
+import io.stubdm.hypervisor.XenStore;
+import io.stubdm.runtime.cli.DeviceModelArgs;
+import io.stubdm.runtime.cli.QemuOpts;
+import io.stubdm.runtime.qmp.QmpCommands;
+import io.stubdm.runtime.qmp.QmpError;
+import io.stubdm.runtime.qmp.QmpServer;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The device-model process libxl starts in Dom0 in place of qemu-xen (xen-dm-protocol.md §7.1): it builds the
+ * {@link DeviceModel}, listens on the QMP sockets of the command line, writes {@code running} to xenstore once
+ * the guest can be served (after {@code cont} when started with {@code -S}), answers libxl's QMP commands, and
+ * tears everything down when libxl sends SIGHUP or QMP {@code quit}.
+ */
+public final class DeviceModelProcess implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(DeviceModelProcess.class.getName());
+    private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
+
+    /** QEMU's run states as {@code query-status} names them. */
+    enum RunState { PRELAUNCH, RUNNING, PAUSED }
+
+    private final DeviceModel dm;
+    private final XenStore xenstore;
+    private final List<QmpServer> monitors = new ArrayList<>();
+    private final List<String> monitorLabels = new ArrayList<>();
+    private final CountDownLatch quit = new CountDownLatch(1);
+    private volatile RunState state;
+    private boolean announced;
+    private boolean closed;
+
+    private DeviceModelProcess(DeviceModel dm, XenStore xenstore) {
+        this.dm = dm;
+        this.xenstore = xenstore;
+        this.state = dm.args().startPaused() ? RunState.PRELAUNCH : RunState.RUNNING;
+    }
+
+    /**
+     * Builds the device model for {@code args} on {@code hypervisor}, opens its QMP sockets and, unless the
+     * command line says {@code -S}, starts serving the guest and tells libxl through xenstore.
+     */
+    public static DeviceModelProcess start(DeviceModelArgs args, Hypervisor hypervisor, OptionRomFinder roms)
+            throws IOException {
+        if (args.incoming().isPresent()) {
+            throw new IllegalArgumentException("-incoming " + args.incoming().get() + ": restoring a saved guest is "
+                    + "not supported by stubdm yet");
+        }
+        if (args.vnc().isPresent()) {
+            throw new IllegalArgumentException("-vnc " + args.vnc().get() + ": stubdm has no VNC server yet; set "
+                    + "vnc=0 in the guest's xl config");
+        }
+        DeviceModel dm = DeviceModel.create(args, hypervisor, roms);
+        XenStore xenstore = null;
+        DeviceModelProcess p = null;
+        try {
+            xenstore = hypervisor.openXenStore();
+            p = new DeviceModelProcess(dm, xenstore);
+            p.openMonitors();
+            if (p.state == RunState.RUNNING) {
+                p.startGuest();
+            } else {
+                dm.setRunning(false);
+                LOG.log(Level.INFO, "started with -S: waiting for QMP cont");
+            }
+            return p;
+        } catch (IOException | RuntimeException e) {
+            if (p != null) {
+                p.close();
+            } else {
+                dm.close();
+                if (xenstore != null) {
+                    xenstore.close();
+                }
+            }
+            throw e;
+        }
+    }
+
+    private void openMonitors() throws IOException {
+        QmpCommands commands = commands();
+        for (QemuOpts mon : dm.args().monitors()) {
+            if (!"control".equals(mon.get("mode", "readline"))) {
+                throw new IllegalArgumentException("-mon " + mon.text() + ": only mode=control (QMP) is supported");
+            }
+            String id = mon.require("chardev");
+            QemuOpts chardev = dm.args().chardev(id).orElseThrow(() -> new IllegalArgumentException(
+                    "-mon chardev=" + id + ": no -chardev with that id"));
+            if (!"socket".equals(chardev.get("backend")) || chardev.get("path") == null) {
+                throw new IllegalArgumentException("-chardev " + chardev.text() + ": a QMP monitor needs "
+                        + "socket,path=...,server=on (an inherited fd= socket needs dm_restrict, which stubdm does not support)");
+            }
+            if (!chardev.flag("server", false)) {
+                throw new IllegalArgumentException("-chardev " + chardev.text() + ": stubdm listens for QMP; it needs server=on");
+            }
+            monitors.add(new QmpServer(Path.of(chardev.get("path")), commands, "stubdm " + Version.get()));
+            monitorLabels.add(id);
+            LOG.log(Level.INFO, "QMP on " + chardev.get("path"));
+        }
+    }
+
+    /** Enables the ioreq server, starts the device loop and writes {@code running} for libxl. */
+    private synchronized void startGuest() {
+        dm.run();
+        dm.setRunning(true);
+        state = RunState.RUNNING;
+        if (!announced) {
+            dm.announceRunning(xenstore);
+            announced = true;
+        }
+    }
+
+    QmpCommands commands() {
+        return new QmpCommands()
+                .register("query-status", a -> queryStatus())
+                .register("cont", a -> {
+                    startGuest();
+                    return JSON.objectNode();
+                })
+                .register("stop", a -> {
+                    synchronized (this) {
+                        if (state != RunState.PRELAUNCH) {
+                            dm.setRunning(false);
+                            state = RunState.PAUSED;
+                        }
+                    }
+                    return JSON.objectNode();
+                })
+                .register("query-chardev", a -> queryChardev())
+                .register("query-vnc", a -> JSON.objectNode().put("enabled", false))
+                .register("change-vnc-password", a -> {
+                    throw new QmpError(QmpError.GENERIC_ERROR, "Could not set password: stubdm has no VNC server");
+                })
+                .register("query-cpus-fast", a -> queryCpusFast())
+                .register("query-version", a -> queryVersion())
+                .register("query-name", a -> JSON.objectNode().put("name", dm.args().name()))
+                .register("query-block", a -> queryBlock())
+                .register("query-blockstats", a -> queryBlockstats())
+                .register("system_reset", a -> {
+                    dm.onLoop(() -> {
+                        dm.machine().requestReset("QMP system_reset");
+                        return null;
+                    });
+                    return JSON.objectNode();
+                })
+                .register("system_powerdown", a -> {
+                    // PM1a_EVT, where the power button's status bit lives, is emulated by Xen, not by the device
+                    // model (xen-dm-protocol.md §6.4), so the button has to be pressed from Xen's side.
+                    throw new QmpError(QmpError.GENERIC_ERROR, "the ACPI power button of a Xen HVM guest is Xen's: "
+                            + "use 'xl trigger " + dm.args().domid() + " power' (or 'xl shutdown -F')");
+                })
+                .register("quit", a -> {
+                    LOG.log(Level.INFO, "QMP quit");
+                    quit.countDown();
+                    return JSON.objectNode();
+                });
+    }
+
+    private JsonNode queryStatus() {
+        RunState s = state;
+        return JSON.objectNode().put("status", s.name().toLowerCase()).put("singlestep", false)
+                .put("running", s == RunState.RUNNING);
+    }
+
+    private JsonNode queryChardev() {
+        ArrayNode list = JSON.arrayNode();
+        for (DeviceModel.SerialPort port : dm.serialPorts()) {
+            list.addObject().put("label", port.label()).put("filename", port.backend().describe())
+                    .put("frontend-open", true);
+        }
+        for (String id : monitorLabels) {
+            QemuOpts chardev = dm.args().chardev(id).orElseThrow();
+            list.addObject().put("label", id).put("filename", "unix:" + chardev.get("path") + ",server=on")
+                    .put("frontend-open", true);
+        }
+        return list;
+    }
+
+    private JsonNode queryCpusFast() {
+        ArrayNode list = JSON.arrayNode();
+        for (int i = 0; i < dm.args().vcpus(); i++) {
+            ObjectNode cpu = list.addObject();
+            cpu.put("cpu-index", i).put("qom-path", "/machine/unattached/device[" + i + "]")
+                    .put("thread-id", ProcessHandle.current().pid()).put("target", "x86_64");
+            cpu.putObject("props").put("core-id", 0).put("thread-id", 0).put("socket-id", i);
+        }
+        return list;
+    }
+
+    private JsonNode queryVersion() {
+        ObjectNode v = JSON.objectNode();
+        v.putObject("qemu").put("major", QmpServer.ADVERTISED_VERSION[0]).put("minor", QmpServer.ADVERTISED_VERSION[1])
+                .put("micro", QmpServer.ADVERTISED_VERSION[2]);
+        v.put("package", "stubdm " + Version.get());
+        return v;
+    }
+
+    private JsonNode queryBlock() {
+        ArrayNode list = JSON.arrayNode();
+        for (DeviceModel.Drive d : dm.drives()) {
+            ObjectNode o = list.addObject();
+            o.put("device", d.device()).put("locked", false).put("removable", d.cdrom()).put("type", "unknown");
+            if (d.cdrom()) {
+                o.put("tray_open", false);
+            }
+            d.backend().ifPresent(b -> o.putObject("inserted").put("file", d.spec().file().map(Path::toString).orElse(""))
+                    .put("ro", b.readOnly()).put("drv", d.spec().format().map(f -> f.qemuName()).orElse("raw"))
+                    .put("backing_file_depth", 0).put("encrypted", false));
+        }
+        return list;
+    }
+
+    private JsonNode queryBlockstats() {
+        ArrayNode list = JSON.arrayNode();
+        for (DeviceModel.Drive d : dm.drives()) {
+            ObjectNode o = list.addObject();
+            o.put("device", d.device());
+            ObjectNode stats = o.putObject("stats");
+            Optional<BlockStats> s = d.backend().map(b -> b.stats());
+            stats.put("rd_bytes", s.map(x -> x.readBytes.get()).orElse(0L))
+                    .put("wr_bytes", s.map(x -> x.writeBytes.get()).orElse(0L))
+                    .put("rd_operations", s.map(x -> x.readOps.get()).orElse(0L))
+                    .put("wr_operations", s.map(x -> x.writeOps.get()).orElse(0L))
+                    .put("flush_operations", s.map(x -> x.flushOps.get()).orElse(0L))
+                    .put("rd_total_time_ns", s.map(x -> x.readNanos.get()).orElse(0L))
+                    .put("wr_total_time_ns", s.map(x -> x.writeNanos.get()).orElse(0L))
+                    .put("flush_total_time_ns", s.map(x -> x.flushNanos.get()).orElse(0L));
+        }
+        return list;
+    }
+
+    public DeviceModel deviceModel() {
+        return dm;
+    }
+
+    /** Blocks until QMP {@code quit}. (SIGHUP, libxl's way of ending a device model, exits through a shutdown hook.) */
+    public void awaitQuit() throws InterruptedException {
+        quit.await();
+    }
+
+    /** Closes the QMP sockets (removing their files), the device model and xenstore. Safe to call twice. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        monitors.forEach(QmpServer::close);
+        dm.close();
+        xenstore.close();
+        LOG.log(Level.INFO, "device model for domain " + dm.args().domid() + " closed");
+    }
+}

@@ -1,0 +1,86 @@
+package io.stubdm.runtime;
+
+import io.stubdm.firmware.OptionRomFinder;
+import io.stubdm.hypervisor.XenException;
+import io.stubdm.hypervisor.xen.XenHypervisor;
+import io.stubdm.runtime.cli.DeviceModelArgs;
+import io.stubdm.runtime.cli.QemuCommandLine;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The {@code stubdm} command. Given qemu-xen's argument vector (as libxl execs it through
+ * {@code device_model_override}) it runs the guest's device model until libxl ends it with SIGHUP.
+ */
+public final class Stubdm {
+    /** One line per record, time first, for /var/log/xen/qemu-dm-<name>.log. */
+    static final String LOG_FORMAT = "%1$tF %1$tT.%1$tL %4$s %5$s%6$s%n";
+
+    private Stubdm() {
+    }
+
+    public static void main(String[] argv) {
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", LOG_FORMAT);
+        }
+        System.exit(run(Arrays.asList(argv), System.out, System.err));
+    }
+
+    static int run(List<String> argv, PrintStream out, PrintStream err) {
+        if (argv.isEmpty() || argv.get(0).equals("--help") || argv.get(0).equals("-h")) {
+            out.println("usage: stubdm <qemu-xen options>   (what libxl passes to device_model_override)");
+            out.println("       stubdm --version");
+            out.println("stubdm is a device model for Xen HVM guests: put device_model_override=\"<path>/stubdm\" in the xl config.");
+            return argv.isEmpty() ? 2 : 0;
+        }
+        if (argv.get(0).equals("--version") || argv.get(0).equals("-version")) {
+            out.println("stubdm " + Version.get() + " (QMP speaks as QEMU 7.2.0)");
+            return 0;
+        }
+        DeviceModelArgs args;
+        try {
+            args = QemuCommandLine.parse(argv);
+        } catch (IllegalArgumentException e) {
+            err.println("stubdm: " + e.getMessage());
+            return 2;
+        }
+        System.Logger log = System.getLogger(Stubdm.class.getName());
+        log.log(Level.INFO, "stubdm " + Version.get() + " for domain " + args.domid() + " (" + args.name() + "), pid "
+                + ProcessHandle.current().pid() + ": " + String.join(" ", argv));
+        XenHypervisor xen;
+        try {
+            xen = XenHypervisor.open();
+        } catch (XenException | UnsatisfiedLinkError e) {
+            err.println("stubdm: cannot reach Xen: " + e.getMessage());
+            return 1;
+        }
+        DeviceModelProcess process;
+        try {
+            process = DeviceModelProcess.start(args, xen, OptionRomFinder.debian(args.romDirectory().map(java.nio.file.Path::of)));
+        } catch (IllegalArgumentException | UncheckedIOException | java.io.IOException | XenException e) {
+            err.println("stubdm: domain " + args.domid() + ": " + e.getMessage());
+            xen.close();
+            return 1;
+        }
+        try {
+            xen.restrictTo(args.domid());
+        } catch (XenException e) {
+            log.log(Level.WARNING, "could not restrict the Xen handles to domain " + args.domid() + ": " + e.getMessage());
+        }
+        // libxl ends a device model with SIGHUP; the JVM then runs this hook and exits.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            log.log(Level.INFO, "ending: closing the device model of domain " + args.domid());
+            process.close();
+            xen.close();
+        }, "stubdm-shutdown"));
+        try {
+            process.awaitQuit();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
+    }
+}

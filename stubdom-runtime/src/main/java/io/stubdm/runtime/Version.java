@@ -1,0 +1,12 @@
+package io.stubdm.runtime;
+
+/** stubdm's version, from the jar's manifest (Maven writes it); {@code dev} when run from classes. */
+public final class Version {
+    private Version() {
+    }
+
+    public static String get() {
+        String v = Version.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+}

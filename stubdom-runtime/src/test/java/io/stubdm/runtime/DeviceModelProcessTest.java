@@ -1,0 +1,184 @@
+package io.stubdm.runtime;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.stubdm.firmware.OptionRomFinder;
+import io.stubdm.hypervisor.sim.SimVcpu;
+import io.stubdm.hypervisor.sim.SimXen;
+import io.stubdm.runtime.cli.QemuCommandLine;
+import io.stubdm.runtime.qmp.QmpTestClient;
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The drop-in process against the simulated Xen, driven the way libxl drives qemu-xen: exec with libxl's
+ * argument vector, wait for xenstore {@code running}, then QMP on fresh connections; and the guest's first
+ * accesses to the machine the command line described.
+ */
+class DeviceModelProcessTest {
+    private static final int DOMID = 5;
+    private static final long LIBXL_FIRST_ID = 0x786c7100L;
+
+    @TempDir
+    Path dir;
+    private final SimXen xen = new SimXen();
+    private DeviceModelProcess process;
+
+    @AfterEach
+    void tearDown() {
+        if (process != null) {
+            process.close();
+        }
+        xen.close();
+    }
+
+    /** What libxl writes for a guest with an IDE disk, a CD-ROM on hdc, an e1000 and a serial port. */
+    private List<String> libxlArgv(Path disk, Path iso, int udpPort) {
+        List<String> a = new ArrayList<>(List.of(
+                "-xen-domid", "" + DOMID, "-no-shutdown",
+                "-chardev", "socket,id=libxl-cmd,path=" + dir.resolve("qmp-libxl-5") + ",server=on,wait=off",
+                "-mon", "chardev=libxl-cmd,mode=control",
+                "-chardev", "socket,id=libxenstat-cmd,path=" + dir.resolve("qmp-libxenstat-5") + ",server=on,wait=off",
+                "-mon", "chardev=libxenstat-cmd,mode=control",
+                "-nodefaults", "-no-user-config", "-name", "lab-ide",
+                "-display", "none",
+                "-serial", "file:" + dir.resolve("com1.log"),
+                "-boot", "order=c",
+                "-device", "e1000,id=nic0,netdev=net0,mac=00:16:3e:5d:00:42",
+                "-netdev", "type=socket,id=net0,udp=127.0.0.1:" + udpPort + ",localaddr=127.0.0.1:0",
+                "-machine", "xenfv,suppress-vmdesc=on",
+                "-m", "248",
+                "-drive", "file=" + disk + ",if=ide,index=0,media=disk,format=raw,cache=writeback",
+                "-drive", "if=none,readonly=on,id=ide-5632,file=" + iso + ",format=raw",
+                "-device", "ide-cd,id=ide-5632,drive=ide-5632,bus=ide.1,unit=0"));
+        return a;
+    }
+
+    private DeviceModelProcess start(List<String> argv) throws IOException {
+        return DeviceModelProcess.start(QemuCommandLine.parse(argv), xen, new OptionRomFinder(List.of()));
+    }
+
+    @Test
+    void libxlCreateSequenceThenTheGuestFindsItsDevices() throws Exception {
+        xen.createDomain(DOMID, 256L << 20, 1);
+        Path disk = Files.write(dir.resolve("disk.img"), new byte[1 << 20]);
+        Path iso = Files.write(dir.resolve("cd.iso"), new byte[2048 * 16]);
+        try (DatagramSocket peer = new DatagramSocket(0)) {
+            process = start(libxlArgv(disk, iso, peer.getLocalPort()));
+        }
+
+        // What libxl waits for before it talks QMP.
+        assertEquals("running", xen.openXenStore().read("/local/domain/0/device-model/5/state").orElse(null));
+        assertTrue(Files.exists(dir.resolve("qmp-libxenstat-5")), "both QMP sockets listen before 'running'");
+
+        long id = LIBXL_FIRST_ID;
+        try (QmpTestClient c = new QmpTestClient(dir.resolve("qmp-libxl-5"))) {
+            assertEquals(7, c.read().at("/QMP/version/qemu/major").asInt());
+            assertEquals(id, c.call("{\"execute\":\"qmp_capabilities\",\"id\":" + id + "}").get("id").asLong());
+            JsonNode chardevs = c.call("{\"execute\":\"query-chardev\",\"id\":" + ++id + "}").get("return");
+            assertEquals("serial0", chardevs.get(0).get("label").asText());
+            assertEquals("file:" + dir.resolve("com1.log"), chardevs.get(0).get("filename").asText());
+            for (JsonNode cd : chardevs) {
+                assertTrue(cd.get("label").isTextual(), "libxl requires a label on every element");
+            }
+        }
+        try (QmpTestClient c = new QmpTestClient(dir.resolve("qmp-libxl-5"))) {
+            c.read();
+            c.call("{\"execute\":\"qmp_capabilities\",\"id\":" + ++id + "}");
+            assertEquals("{}", c.call("{\"execute\":\"cont\",\"id\":" + ++id + "}").get("return").toString());
+            assertEquals("running", c.call("{\"execute\":\"query-status\",\"id\":" + ++id + "}").at("/return/status").asText());
+            JsonNode block = c.call("{\"execute\":\"query-block\",\"id\":" + ++id + "}").get("return");
+            assertEquals("ide0-hd0", block.get(0).get("device").asText());
+            assertEquals("ide-5632", block.get(1).get("device").asText());
+            assertTrue(block.get(1).get("removable").asBoolean());
+            assertEquals(0, c.call("{\"execute\":\"query-cpus-fast\",\"id\":" + ++id + "}").at("/return/0/cpu-index").asInt());
+            assertEquals("CommandNotFound", c.call("{\"execute\":\"xen-save-devices-state\",\"id\":" + ++id + "}")
+                    .at("/error/class").asText());
+        }
+
+        // The guest: the xenfv functions, the IDE controller with the disk behind it, the e1000 in slot 3.
+        SimVcpu cpu = xen.domain(DOMID).vcpu(0);
+        assertEquals(0x70108086L, cpu.pciConfigRead(0, 1, 1, 0, 4));
+        assertEquals(0x100e8086L, cpu.pciConfigRead(0, 3, 0, 0, 4));
+        cpu.pciConfigWrite(0, 1, 1, 0x40, 2, 0x8000); // hvmloader: IDETIM decode on
+        cpu.pciConfigWrite(0, 1, 1, 0x42, 2, 0x8000);
+        cpu.outb(0x1f6, 0xa0); // primary master
+        cpu.outb(0x1f7, 0xec); // IDENTIFY DEVICE
+        assertEquals(0x58, cpu.inb(0x1f7) & 0xd9, "DRDY DSC DRQ: the identify data is ready");
+        int[] words = new int[256];
+        for (int i = 0; i < 256; i++) {
+            words[i] = cpu.inw(0x1f0);
+        }
+        assertEquals(2048, words[60] | (words[61] << 16), "1 MiB in 512-byte sectors");
+        cpu.outb(0x176, 0xa0); // secondary master: the CD-ROM answers with the ATAPI signature
+        assertEquals(0x14, cpu.inb(0x174));
+        assertEquals(0xeb, cpu.inb(0x175));
+        // COM1 reaches its file backend.
+        for (byte b : "hello\n".getBytes(StandardCharsets.US_ASCII)) {
+            cpu.outb(0x3f8, b);
+        }
+        long end = System.nanoTime() + 5_000_000_000L;
+        while (!Files.readString(dir.resolve("com1.log")).equals("hello\n") && System.nanoTime() < end) {
+            Thread.sleep(10);
+        }
+        assertEquals("hello\n", Files.readString(dir.resolve("com1.log")));
+
+        process.close();
+        assertFalse(Files.exists(dir.resolve("qmp-libxl-5")), "the QMP socket files go with the process");
+        assertTrue(xen.domain(DOMID).serverIds().isEmpty(), "the ioreq server is destroyed");
+    }
+
+    @Test
+    void startPausedWaitsForContBeforeRunningIsWritten() throws Exception {
+        xen.createDomain(DOMID, 256L << 20, 1);
+        process = start(List.of("-xen-domid", "5", "-S", "-chardev",
+                "socket,id=libxl-cmd,path=" + dir.resolve("qmp-libxl-5") + ",server=on,wait=off",
+                "-mon", "chardev=libxl-cmd,mode=control", "-machine", "xenfv", "-m", "64", "-net", "none"));
+        assertTrue(xen.openXenStore().read("/local/domain/0/device-model/5/state").isEmpty());
+        try (QmpTestClient c = new QmpTestClient(dir.resolve("qmp-libxl-5"))) {
+            c.read();
+            c.call("{\"execute\":\"qmp_capabilities\",\"id\":1}");
+            assertEquals("prelaunch", c.call("{\"execute\":\"query-status\",\"id\":2}").at("/return/status").asText());
+            c.call("{\"execute\":\"cont\",\"id\":3}");
+            assertEquals("running", c.call("{\"execute\":\"query-status\",\"id\":4}").at("/return/status").asText());
+        }
+        assertEquals("running", xen.openXenStore().read("/local/domain/0/device-model/5/state").orElse(null));
+        assertEquals(0x70008086L, xen.domain(DOMID).vcpu(0).pciConfigRead(0, 1, 0, 0, 4));
+    }
+
+    @Test
+    void whatStubdmCannotServeIsRefusedByNameAndLeavesNothingBehind() throws Exception {
+        xen.createDomain(DOMID, 256L << 20, 1);
+        List<String> base = List.of("-xen-domid", "5", "-chardev",
+                "socket,id=libxl-cmd,path=" + dir.resolve("qmp-libxl-5") + ",server=on,wait=off",
+                "-mon", "chardev=libxl-cmd,mode=control", "-machine", "xenfv", "-m", "64", "-net", "none");
+
+        List<String> vga = new ArrayList<>(base);
+        vga.addAll(List.of("-device", "cirrus-vga,vgamem_mb=8"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> start(vga));
+        assertTrue(e.getMessage().contains("cirrus-vga") && e.getMessage().contains("vga=\"none\""), e.getMessage());
+
+        List<String> missing = new ArrayList<>(base);
+        missing.addAll(List.of("-drive", "file=" + dir.resolve("nope.img") + ",if=ide,index=0,media=disk,format=raw"));
+        IOException io = assertThrows(IOException.class, () -> start(missing));
+        assertTrue(io.getMessage().contains("nope.img"), io.getMessage());
+
+        List<String> vnc = new ArrayList<>(base);
+        vnc.addAll(List.of("-vnc", "127.0.0.1:0,to=99"));
+        e = assertThrows(IllegalArgumentException.class, () -> start(vnc));
+        assertTrue(e.getMessage().contains("vnc=0"), e.getMessage());
+
+        assertFalse(Files.exists(dir.resolve("qmp-libxl-5")), "no socket is left by a failed start");
+        assertTrue(xen.domain(DOMID).serverIds().isEmpty(), "no ioreq server is left by a failed start");
+        assertEquals(0, xen.liveForeignMappings(), "no guest mapping is left by a failed start");
+    }
+}
