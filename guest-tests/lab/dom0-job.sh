@@ -18,11 +18,12 @@ OVERALL=0
 elapsed() { local d=$(( ${EPOCHREALTIME/./} - ${1/./} )); printf '%d.%d' $((d / 1000000)) $((d / 100000 % 10)); }
 
 run_scenario() {
-  local sc=$1 cfg=/lab/xl/$1.cfg name=lab-$1
+  local sc=$1 cfg=/lab/xl/$1.cfg name=lab-${1/@/-} dm=$DM
+  case "$sc" in *@*) dm=${sc#*@};; esac
   local slog=/tmp/lab/$sc-serial.log dlog=/tmp/lab/$sc-dmesg.log
   local token="stubdm-echo-$RANDOM$RANDOM"
   : > "$slog"
-  echo "STUBDM-LAB scenario $sc: DM=$DM config $cfg"
+  echo "STUBDM-LAB scenario $sc: DM=$dm config $cfg"
   sed 's/^/STUBDM-LAB   cfg: /' "$cfg"
   xl dmesg -c > /dev/null
   local T0=$EPOCHREALTIME
@@ -123,7 +124,7 @@ run_scenario() {
   [ "$destroy_rc" = 0 ] || why="$why destroy-rc=$destroy_rc"
   [ "$dm_left" = no ] || why="$why dm-still-running"
   cat <<EOF
-STUBDM-LAB ---------------- $sc (DM=$DM) ----------------
+STUBDM-LAB ---------------- $sc (DM=$dm) ----------------
 STUBDM-LAB  seconds since 'xl create':
 STUBDM-LAB    xl create (paused) returned ${t_create}
 STUBDM-LAB    first hvmloader line      ${t_hvmloader:--}   (xl dmesg, polled every ~1 s)
@@ -141,18 +142,19 @@ STUBDM-LAB  xl destroy took ${t_destroy}s (rc $destroy_rc), DM process left: $dm
 STUBDM-LAB  DM resident memory: ${rss:-?} KiB at the end, ${rss_max} KiB max
 STUBDM-LAB  ping rtt min/avg/max ms: ${rtt:-none}; disk read: ${kibs:-?} KiB/s
 EOF
-  echo "STUBDM-LAB-SUMMARY $sc dm=$DM create_s=$t_create hvmloader_s=${t_hvmloader:--} seabios_s=${t_seabios:--} syslinux_s=${t_syslinux:--} kernel_s=${t_kernel:--} init_s=${t_init:--} disk_s=${t_disk:--} net_s=${t_net:--} echo_s=${t_echo:--} done_s=${t_done:--} poweroff_s=${t_poweroff:--} shutdown=${shutdown_reason:-none} destroy_s=$t_destroy dm_rss_kib=${rss:-?} dm_rss_max_kib=$rss_max ping_rtt_ms=${rtt:-none} disk_kib_per_s=${kibs:-?}"
+  echo "STUBDM-LAB-SUMMARY $sc dm=$dm create_s=$t_create hvmloader_s=${t_hvmloader:--} seabios_s=${t_seabios:--} syslinux_s=${t_syslinux:--} kernel_s=${t_kernel:--} init_s=${t_init:--} disk_s=${t_disk:--} net_s=${t_net:--} echo_s=${t_echo:--} done_s=${t_done:--} poweroff_s=${t_poweroff:--} shutdown=${shutdown_reason:-none} destroy_s=$t_destroy dm_rss_kib=${rss:-?} dm_rss_max_kib=$rss_max ping_rtt_ms=${rtt:-none} disk_kib_per_s=${kibs:-?}"
+  # The device model's own log (qemu-dm-<name>.log: stderr of qemu-xen or stubdm), for every scenario.
+  head -c 20000 /var/log/xen/qemu-dm-$name.log 2>/dev/null | tail -40 | sed 's/^/STUBDM-LAB   dm-log: /'
   if [ -z "$why" ]; then
     echo "STUBDM-LAB-RESULT $sc PASS"
   else
     echo "STUBDM-LAB-RESULT $sc FAIL$why"; OVERALL=1
     echo "STUBDM-LAB $sc diagnostics:"
     tail -30 "$dlog" | sed 's/^/STUBDM-LAB   xl-dmesg: /'
-    tail -30 /var/log/xen/qemu-dm-$name.log 2>/dev/null | sed 's/^/STUBDM-LAB   dm-log: /'
     tail -20 /var/log/xen/xl-$name.log 2>/dev/null | sed 's/^/STUBDM-LAB   xl-log: /'
   fi
 }
 
-echo "STUBDM-LAB job: DM=$DM scenarios=$SCENARIOS xl=$(xl info 2>/dev/null | awk '/xen_version/{print $3}') caps=$(xl info 2>/dev/null | awk -F': ' '/virt_caps/{print $2}')"
+echo "STUBDM-LAB job: default DM=$DM scenarios=$SCENARIOS xl=$(xl info 2>/dev/null | awk '/xen_version/{print $3}') caps=$(xl info 2>/dev/null | awk -F': ' '/virt_caps/{print $2}')"
 for sc in $SCENARIOS; do run_scenario "$sc"; done
 exit $OVERALL
