@@ -59,12 +59,17 @@ run_scenario() {
 
   local t_hvmloader="" t_seabios="" t_poweroff="" sent_echo="" rss="" rss_max=0 shutdown_reason="" state="" last_state="" missing=0
   local deadline; deadline=$(( ${EPOCHREALTIME%.*} + GUEST_TIMEOUT ))
+  local beat=${EPOCHREALTIME%.*}
   while :; do
+    # A heartbeat, so that run-lab.sh can tell a quiet guest from a nested machine that stopped altogether.
+    if [ $(( ${EPOCHREALTIME%.*} - beat )) -ge 60 ]; then beat=${EPOCHREALTIME%.*}; echo "STUBDM-LAB $sc heartbeat t=$(elapsed "$T0")"; fi
     xl dmesg -c >> "$dlog" 2>/dev/null
     [ -z "$t_hvmloader" ] && grep -q "(d$domid) HVM Loader" "$dlog" && t_hvmloader=$(elapsed "$T0")
     [ -z "$t_seabios" ] && grep -q "(d$domid) SeaBIOS" "$dlog" && t_seabios=$(elapsed "$T0")
-    if [ -n "$dmpid" ] && [ -d /proc/$dmpid ]; then
-      rss=$(ps -o rss= -p "$dmpid" | tr -d ' '); [ -n "$rss" ] && [ "$rss" -gt "$rss_max" ] && rss_max=$rss
+    # VmRSS (KiB) read with bash's own read: no ps forked every second on a TCG Dom0.
+    if [ -n "$dmpid" ] && [ -r /proc/$dmpid/status ]; then
+      while read -r k v _; do [ "$k" = VmRSS: ] && rss=$v; done < /proc/$dmpid/status 2>/dev/null
+      [ -n "$rss" ] && [ "$rss" -gt "$rss_max" ] && rss_max=$rss
     fi
     if [ -z "$sent_echo" ] && grep -q 'STUBDM-CHECK serial-ready' "$slog"; then
       sleep 1; printf '%s\n' "$token" > "$tty"; sent_echo=$(elapsed "$T0")

@@ -112,36 +112,61 @@ eval "$("$HERE/build-dom0.sh" --extra "$X" --job "$HERE/dom0-job.sh" --out "$LAB
 
 # ---- boot Xen + Dom0 under TCG (recipe flags; pitfalls 1 and 8) ----
 XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=2048M,max:2048M loglvl=all guest_loglvl=all conring_size=1M smap=0 smep=0"
-: > "$LOG"
-log "serial log: $LOG"
-log "DM=$DM scenarios=$SCENARIOS guest=$GUEST_DIR dom0=$DOM0_CACHE"
-T0=$(date +%s.%N)
-qemu-system-x86_64 -M pc -accel tcg -cpu max,-avx,-avx2 -m 4096 -smp 2 -display none -vga none -no-reboot \
-  -monitor unix:"$LAB_CACHE/run/monitor.sock",server=on,wait=off -chardev file,id=con,path="$LOG" -serial chardev:con \
-  -kernel "$XEN" -append "$XEN_CMDLINE" \
-  -initrd "$DOM0_KERNEL console=hvc0 rdinit=/init,$DOM0_INITRD" \
-  > "$LAB_CACHE/run/qemu.stderr" 2>&1 &
-QPID=$!
-tail -n +1 -f --pid=$QPID "$LOG" &
-TPID=$!
-done_seen=""
-while kill -0 $QPID 2>/dev/null; do
-  now=$(date +%s)
-  if [ $(( now - ${T0%.*} )) -ge "$LAB_TIMEOUT" ]; then log "lab timeout (${LAB_TIMEOUT}s): stopping QEMU $QPID"; kill $QPID; break; fi
-  if [ -z "$done_seen" ] && grep -q '^STUBDM-LAB-DONE' "$LOG"; then done_seen=$now; fi
-  # Dom0 powers the machine off after the job; if Xen only halts, stop QEMU ourselves.
-  if [ -n "$done_seen" ] && [ $(( now - done_seen )) -ge 60 ]; then log "Dom0 done but QEMU still up: stopping $QPID"; kill $QPID; break; fi
-  sleep 2
+# Pitfall 16: under heavy host load the nested machine can stop for good (both vCPUs spinning inside Xen with
+# interrupts off, Dom0 programs dying of SIGSEGV/SIGABRT just before). Dom0's job prints at least one line a
+# minute, so a console silent for LAB_STALL seconds means the nested machine, not a guest, is gone: the run
+# is stopped and, LAB_RETRIES times at most, booted again from scratch.
+LAB_STALL=${LAB_STALL:-300}
+LAB_RETRIES=${LAB_RETRIES:-1}
+boot_lab() {
+  : > "$LOG"
+  log "serial log: $LOG"
+  log "DM=$DM scenarios=$SCENARIOS guest=$GUEST_DIR dom0=$DOM0_CACHE"
+  T0=$(date +%s.%N)
+  qemu-system-x86_64 -M pc -accel tcg -cpu max,-avx,-avx2 -m 4096 -smp 2 -display none -vga none -no-reboot \
+    -monitor unix:"$LAB_CACHE/run/monitor.sock",server=on,wait=off -chardev file,id=con,path="$LOG" -serial chardev:con \
+    -kernel "$XEN" -append "$XEN_CMDLINE" \
+    -initrd "$DOM0_KERNEL console=hvc0 rdinit=/init,$DOM0_INITRD" \
+    > "$LAB_CACHE/run/qemu.stderr" 2>&1 &
+  QPID=$!
+  tail -n +1 -f --pid=$QPID "$LOG" &
+  TPID=$!
+  local done_seen="" size=-1 quiet_since
+  quiet_since=$(date +%s)
+  STALLED=no
+  while kill -0 $QPID 2>/dev/null; do
+    now=$(date +%s)
+    if [ $(( now - ${T0%.*} )) -ge "$LAB_TIMEOUT" ]; then log "lab timeout (${LAB_TIMEOUT}s): stopping QEMU $QPID"; kill $QPID; break; fi
+    if [ -z "$done_seen" ] && grep -q '^STUBDM-LAB-DONE' "$LOG"; then done_seen=$now; fi
+    # Dom0 powers the machine off after the job; if Xen only halts, stop QEMU ourselves.
+    if [ -n "$done_seen" ] && [ $(( now - done_seen )) -ge 60 ]; then log "Dom0 done but QEMU still up: stopping $QPID"; kill $QPID; break; fi
+    cur=$(stat -c %s "$LOG")
+    if [ "$cur" != "$size" ]; then size=$cur; quiet_since=$now
+    elif [ -z "$done_seen" ] && [ $(( now - quiet_since )) -ge "$LAB_STALL" ]; then
+      log "STALLED: no console output from the nested machine for ${LAB_STALL}s; stopping QEMU $QPID"
+      STALLED=yes; kill $QPID; break
+    fi
+    sleep 2
+  done
+  wait $QPID 2>/dev/null || true
+  sleep 1; kill $TPID 2>/dev/null || true; wait $TPID 2>/dev/null || true
+  T1=$(date +%s.%N)
+  cat "$LAB_CACHE/run/qemu.stderr" >&2 || true
+}
+attempt=0
+while :; do
+  boot_lab
+  [ "$STALLED" = yes ] && [ $attempt -lt "$LAB_RETRIES" ] || break
+  attempt=$((attempt + 1))
+  LOG=${LOG%.log}.retry$attempt.log
+  log "booting the nested machine again (retry $attempt of $LAB_RETRIES)"
 done
-wait $QPID 2>/dev/null || true
-sleep 1; kill $TPID 2>/dev/null || true; wait $TPID 2>/dev/null || true
-T1=$(date +%s.%N)
-cat "$LAB_CACHE/run/qemu.stderr" >&2 || true
 echo
 echo "==== stubdm lab summary (DM=$DM), serial log $LOG ===="
+[ "$STALLED" = yes ] && echo "STUBDM-LAB-STALLED the nested machine stopped producing output (see pitfall 16)"
 awk -v a="$T0" -v b="$T1" 'BEGIN{printf "whole lab run (QEMU start to exit): %.0f s\n", b-a}'
 grep -aE '^STUBDM-LAB (dom0-init|dom0-ready)' "$LOG" | tr -d '\r' || true
-sed -n '/^STUBDM-LAB ----------------/,/^STUBDM-LAB-RESULT/p' "$LOG" | tr -d '\r' | grep -av 'STUBDM-LAB-GUEST' || true
+sed -n '/^STUBDM-LAB ----------------/,/^STUBDM-LAB-RESULT/p' "$LOG" | tr -d '\r' | grep -av 'STUBDM-LAB-GUEST\|dm-log:' || true
 # Side by side: one column per scenario, one row per measure, from the STUBDM-LAB-SUMMARY lines.
 grep -a '^STUBDM-LAB-SUMMARY ' "$LOG" | tr -d '\r' | awk '
   { col[++n] = $2; for (i = 3; i <= NF; i++) { split($i, kv, "="); if (!(kv[1] in seen)) { seen[kv[1]] = 1; key[++k] = kv[1] } v[n, kv[1]] = substr($i, length(kv[1]) + 2) } }
