@@ -32,9 +32,14 @@ public final class Stubdm {
     static int run(List<String> argv, PrintStream out, PrintStream err) {
         if (argv.isEmpty() || argv.get(0).equals("--help") || argv.get(0).equals("-h")) {
             out.println("usage: stubdm <qemu-xen options>   (what libxl passes to device_model_override)");
+            out.println("       stubdm self-test      (a whole device-model start-up against a simulated Xen)");
+            out.println("       stubdm --prepare      (self-test, and archive the classes it loaded: faster starts)");
             out.println("       stubdm --version");
             out.println("stubdm is a device model for Xen HVM guests: put device_model_override=\"<path>/stubdm\" in the xl config.");
             return argv.isEmpty() ? 2 : 0;
+        }
+        if (argv.get(0).equals("self-test")) {
+            return SelfTest.run(out, err);
         }
         if (argv.get(0).equals("--version") || argv.get(0).equals("-version")) {
             out.println("stubdm " + Version.get() + " (QMP speaks as QEMU 7.2.0)");

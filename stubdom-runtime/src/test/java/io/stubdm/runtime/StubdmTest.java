@@ -1,0 +1,40 @@
+package io.stubdm.runtime;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The {@code stubdm} command as an administrator and libxl meet it: exit codes and what it prints. */
+class StubdmTest {
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    private int run(String... argv) {
+        return Stubdm.run(List.of(argv), new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void selfTestBringsUpAWholeDeviceModelAgainstTheSimulatedXen() {
+        assertEquals(0, run("self-test"), err.toString(StandardCharsets.UTF_8));
+        assertTrue(out.toString(StandardCharsets.UTF_8).startsWith("stubdm self-test: ok"), out.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void anUnknownOptionIsNamedAndNothingStarts() {
+        assertEquals(2, run("-xen-domid", "5", "-frobnicate", "yes"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("-frobnicate"), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void versionAndUsage() {
+        assertEquals(0, run("--version"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("QEMU 7.2.0"));
+        assertEquals(2, run());
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("device_model_override"));
+    }
+}
