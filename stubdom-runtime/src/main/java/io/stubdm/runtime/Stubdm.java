@@ -5,6 +5,7 @@ import io.stubdm.hypervisor.XenException;
 import io.stubdm.hypervisor.xen.XenHypervisor;
 import io.stubdm.runtime.cli.DeviceModelArgs;
 import io.stubdm.runtime.cli.QemuCommandLine;
+import io.stubdm.runtime.qmp.QmpServer;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
@@ -52,6 +53,9 @@ public final class Stubdm {
             err.println("stubdm: " + e.getMessage());
             return 2;
         }
+        Thread warmUp = new Thread(QmpServer::warmUp, "json-warm-up");
+        warmUp.setDaemon(true);
+        warmUp.start();
         System.Logger log = System.getLogger(Stubdm.class.getName());
         log.log(Level.INFO, "stubdm " + Version.get() + " for domain " + args.domid() + " (" + args.name() + "), pid "
                 + ProcessHandle.current().pid() + ": " + String.join(" ", argv));

@@ -43,7 +43,9 @@ public final class QmpServer implements AutoCloseable {
     private final QmpCommands commands;
     private final String packageName;
     private final ServerSocketChannel listener;
-    private final ObjectMapper json;
+    /** One mapper for every monitor: ObjectMapper is thread-safe once configured, and costly to build. */
+    private static final ObjectMapper JSON_MAPPER = newMapper();
+    private final ObjectMapper json = JSON_MAPPER;
     private final Thread acceptor;
     private volatile OutputStream current;
     private volatile boolean closed;
@@ -56,11 +58,6 @@ public final class QmpServer implements AutoCloseable {
         this.path = path;
         this.commands = commands;
         this.packageName = packageName;
-        JsonFactory factory = JsonFactory.builder()
-                .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(MAX_MESSAGE).build())
-                .build();
-        factory.disable(JsonParser.Feature.AUTO_CLOSE_SOURCE);
-        this.json = new ObjectMapper(factory);
         if (Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             BasicFileAttributes attrs = Files.readAttributes(path, BasicFileAttributes.class,
                     java.nio.file.LinkOption.NOFOLLOW_LINKS);
@@ -74,6 +71,28 @@ public final class QmpServer implements AutoCloseable {
         acceptor = new Thread(this::serve, "qmp " + path.getFileName());
         acceptor.setDaemon(true);
         acceptor.start();
+    }
+
+    private static ObjectMapper newMapper() {
+        JsonFactory factory = JsonFactory.builder()
+                .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(MAX_MESSAGE).build())
+                .build();
+        factory.disable(JsonParser.Feature.AUTO_CLOSE_SOURCE);
+        return new ObjectMapper(factory);
+    }
+
+    /**
+     * Loads and exercises the JSON machinery once: the device model calls this on a thread of its own at
+     * start-up, so that it overlaps with building the machine instead of delaying {@code running} (a JVM in
+     * a slow Dom0 spends seconds here, and libxl waits 60 s in all).
+     */
+    public static void warmUp() {
+        try {
+            JsonNode n = JSON_MAPPER.readTree("{\"execute\":\"qmp_capabilities\",\"arguments\":{\"a\":[1,\"b\",true]},\"id\":1}");
+            JSON_MAPPER.writeValueAsString(n);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("JSON warm-up", e);
+        }
     }
 
     public Path path() {
