@@ -57,7 +57,7 @@ run_scenario() {
   fi
   xl unpause "$name"
 
-  local t_hvmloader="" t_seabios="" t_poweroff="" sent_echo="" rss="" rss_max=0 shutdown_reason="" state="" last_state="" missing=0
+  local t_hvmloader="" t_seabios="" t_poweroff="" sent_echo="" sent_at=0 rss="" rss_max=0 shutdown_reason="" state="" last_state="" missing=0
   local deadline; deadline=$(( ${EPOCHREALTIME%.*} + GUEST_TIMEOUT ))
   local beat=${EPOCHREALTIME%.*}
   while :; do
@@ -71,8 +71,10 @@ run_scenario() {
       while read -r k v _; do [ "$k" = VmRSS: ] && rss=$v; done < /proc/$dmpid/status 2>/dev/null
       [ -n "$rss" ] && [ "$rss" -gt "$rss_max" ] && rss_max=$rss
     fi
-    if [ -z "$sent_echo" ] && grep -q 'STUBDM-CHECK serial-ready' "$slog"; then
-      sleep 1; printf '%s\n' "$token" > "$tty"; sent_echo=$(elapsed "$T0")
+    # The token goes out again every 10 s until the guest echoes something (see the guest's init).
+    if grep -q 'STUBDM-CHECK serial-ready' "$slog" && ! grep -q 'STUBDM-CHECK serial-echo' "$slog" \
+        && [ $(( ${EPOCHREALTIME%.*} - ${sent_at:-0} )) -ge 10 ]; then
+      sleep 1; printf '%s\n' "$token" > "$tty"; sent_at=${EPOCHREALTIME%.*}; sent_echo=${sent_echo:-$(elapsed "$T0")}
     fi
     # Domain state from `xl list` (r b p s c d). A single empty answer is not trusted (seen once: the
     # loop took a running guest for gone); shut down = 's' or 'c' seen, or the domain missing twice.
