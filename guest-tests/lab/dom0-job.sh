@@ -57,7 +57,7 @@ run_scenario() {
   fi
   xl unpause "$name"
 
-  local t_hvmloader="" t_seabios="" t_poweroff="" sent_echo="" sent_at=0 rss="" rss_max=0 shutdown_reason="" state="" last_state="" missing=0
+  local t_hvmloader="" t_seabios="" t_poweroff="" sent_echo="" sent_at=0 dm_ticks=0 f=() rss="" rss_max=0 shutdown_reason="" state="" last_state="" missing=0
   local deadline; deadline=$(( ${EPOCHREALTIME%.*} + GUEST_TIMEOUT ))
   local beat=${EPOCHREALTIME%.*}
   while :; do
@@ -70,6 +70,10 @@ run_scenario() {
     if [ -n "$dmpid" ] && [ -r /proc/$dmpid/status ]; then
       while read -r k v _; do [ "$k" = VmRSS: ] && rss=$v; done < /proc/$dmpid/status 2>/dev/null
       [ -n "$rss" ] && [ "$rss" -gt "$rss_max" ] && rss_max=$rss
+      # CPU time the device model has used (user + system, clock ticks): fields 14 and 15 of /proc/PID/stat.
+      if read -r st < /proc/$dmpid/stat 2>/dev/null; then
+        f=(${st##*) }); dm_ticks=$(( f[11] + f[12] ))
+      fi
     fi
     # The token goes out again every 10 s until the guest echoes something (see the guest's init).
     if grep -q 'STUBDM-CHECK serial-ready' "$slog" && ! grep -q 'STUBDM-CHECK serial-echo' "$slog" \
@@ -103,6 +107,8 @@ run_scenario() {
   [ -n "$reader" ] && wait "$reader" 2>/dev/null
 
   # ---- summary ----
+  local hz; hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+  local dm_cpu; dm_cpu=$(awk -v t="$dm_ticks" -v h="$hz" 'BEGIN{printf "%.1f", t/h}')
   first() { awk -v p="$1" 'index($0,p){print $1; exit}' "$slog"; }
   local t_syslinux t_kernel t_init t_pci t_disk t_net t_echo t_done
   t_syslinux=$(awk '/SYSLINUX|ISOLINUX/{print $1; exit}' "$slog")
@@ -146,10 +152,10 @@ STUBDM-LAB    serial echo               ${t_echo:--}
 STUBDM-LAB    done / poweroff -f        ${t_done:--}
 STUBDM-LAB    domain shut down          ${t_poweroff:--}  (${shutdown_reason:-?})
 STUBDM-LAB  xl destroy took ${t_destroy}s (rc $destroy_rc), DM process left: $dm_left
-STUBDM-LAB  DM resident memory: ${rss:-?} KiB at the end, ${rss_max} KiB max
+STUBDM-LAB  DM resident memory: ${rss:-?} KiB at the end, ${rss_max} KiB max; DM CPU time: $dm_cpu s
 STUBDM-LAB  ping rtt min/avg/max ms: ${rtt:-none}; disk read: ${kibs:-?} KiB/s
 EOF
-  echo "STUBDM-LAB-SUMMARY $sc dm=$dm create_s=$t_create hvmloader_s=${t_hvmloader:--} seabios_s=${t_seabios:--} syslinux_s=${t_syslinux:--} kernel_s=${t_kernel:--} init_s=${t_init:--} disk_s=${t_disk:--} net_s=${t_net:--} echo_s=${t_echo:--} done_s=${t_done:--} poweroff_s=${t_poweroff:--} shutdown=${shutdown_reason:-none} destroy_s=$t_destroy dm_rss_kib=${rss:-?} dm_rss_max_kib=$rss_max ping_rtt_ms=${rtt:-none} disk_kib_per_s=${kibs:-?}"
+  echo "STUBDM-LAB-SUMMARY $sc dm=$dm create_s=$t_create hvmloader_s=${t_hvmloader:--} seabios_s=${t_seabios:--} syslinux_s=${t_syslinux:--} kernel_s=${t_kernel:--} init_s=${t_init:--} disk_s=${t_disk:--} net_s=${t_net:--} echo_s=${t_echo:--} done_s=${t_done:--} poweroff_s=${t_poweroff:--} shutdown=${shutdown_reason:-none} destroy_s=$t_destroy dm_rss_kib=${rss:-?} dm_rss_max_kib=$rss_max dm_cpu_s=$dm_cpu ping_rtt_ms=${rtt:-none} disk_kib_per_s=${kibs:-?}"
   # The device model's own log (qemu-dm-<name>.log: stderr of qemu-xen or stubdm), for every scenario.
   head -c 20000 /var/log/xen/qemu-dm-$name.log 2>/dev/null | tail -40 | sed 's/^/STUBDM-LAB   dm-log: /'
   if [ -z "$why" ]; then
