@@ -58,6 +58,14 @@ final class Receiver {
     private int heldNeed;
     private int rxStatus;
     private int rxErrors;
+    /**
+     * The TCP/UDP check's sum of the frame's {@code [l4From, l4To)}, raw (not folded), or l4From -1 when the check
+     * did not sum anything: the packet checksum covers the same bytes and takes this sum rather than adding them
+     * all again.
+     */
+    private int l4From;
+    private int l4To;
+    private long l4Sum;
 
     Receiver(E1000 nic, int[] regs, GuestMemory memory, NetBackend backend, Interrupts interrupts,
             Statistics stats) {
@@ -317,6 +325,7 @@ final class Receiver {
     private void checksums(int start, int length, boolean tagInFrame) {
         rxStatus = 0;
         rxErrors = 0;
+        l4From = -1;
         int rxcsum = regs[RXCSUM >> 2];
         if ((rxcsum & (RXCSUM_IPOFL | RXCSUM_TUOFL)) == 0) {
             rxStatus = RXD_STAT_IXSM;
@@ -349,17 +358,35 @@ final class Receiver {
         if (!tcp && !udp) {
             return;
         }
-        long sum = InternetChecksum.add(0, frame, l3 + 12, l3 + 20) + protocol + l4Length;
+        long pseudo = InternetChecksum.add(0, frame, l3 + 12, l3 + 20) + protocol + l4Length;
+        l4From = l4;
+        l4To = l4 + l4Length;
+        l4Sum = InternetChecksum.add(0, frame, l4From, l4To);
         rxStatus |= RXD_STAT_TCPCS;
-        if (InternetChecksum.fold(InternetChecksum.add(sum, frame, l4, l4 + l4Length)) != 0xffff) {
+        if (InternetChecksum.fold(pseudo + l4Sum) != 0xffff) {
             rxErrors |= RXD_ERR_TCPE;
         }
     }
 
-    /** The descriptor's packet checksum: the ones'-complement sum from RXCSUM.PCSS to the end of the frame. */
+    /**
+     * The descriptor's packet checksum: the ones'-complement sum from RXCSUM.PCSS to the end of the frame. When the
+     * TCP/UDP check summed a part of that range starting and ending an even number of bytes from PCSS (so its
+     * 16-bit words are the packet checksum's words too), only the bytes around it are added to its sum: the
+     * folded result is the same, and a full-sized frame is not summed twice.
+     */
     private int packetChecksum(int start, int length) {
-        int from = regs[RXCSUM >> 2] & RXCSUM_PCSS_MASK;
-        return from >= length ? 0 : InternetChecksum.fold(InternetChecksum.add(0, frame, start + from, start + length));
+        int from = start + (regs[RXCSUM >> 2] & RXCSUM_PCSS_MASK);
+        int end = start + length;
+        if (from >= end) {
+            return 0;
+        }
+        long sum;
+        if (l4From >= from && l4To <= end && ((l4From - from) & 1) == 0 && ((l4To - from) & 1) == 0) {
+            sum = InternetChecksum.add(InternetChecksum.add(l4Sum, frame, from, l4From), frame, l4To, end);
+        } else {
+            sum = InternetChecksum.add(0, frame, from, end);
+        }
+        return InternetChecksum.fold(sum);
     }
 
     private int be16(int at) {

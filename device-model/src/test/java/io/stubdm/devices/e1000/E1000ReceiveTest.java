@@ -90,6 +90,39 @@ class E1000ReceiveTest {
                 "no offload enabled: IXSM, ignore the checksum bits");
     }
 
+    /**
+     * The packet checksum from every kind of PCSS: before the UDP header an even or odd number of bytes, inside it,
+     * past the frame; with an even and an odd UDP length; with a good and a bad UDP checksum. The device reuses the
+     * UDP check's sum only when the words line up, so each case must match a plain 16-bit sum from PCSS.
+     */
+    @Test
+    void packetChecksumFromAnyStart() {
+        FreeBsdEm.up(rig);
+        int index = 0;
+        for (int dataLength : new int[] {100, 101}) {
+            for (boolean corrupt : new boolean[] {false, true}) {
+                byte[] frame = Packets.ethernet(E1000Rig.MAC, Packets.PEER, 0x0800,
+                        Packets.ipv4(17, 0x2000 + index, Packets.udp(Packets.payload(dataLength, index)), true));
+                Packets.fillL4Checksum4(frame, 14, 34, 17, 6);
+                if (corrupt) {
+                    frame[frame.length - 1] ^= 0x21;
+                }
+                for (int pcss : new int[] {0, 1, 14, 33, 34, 35, 40, frame.length}) {
+                    rig.w(RXCSUM, RXCSUM_IPOFL | RXCSUM_TUOFL | pcss);
+                    rig.inject(frame);
+                    byte[] d = descriptorBytes(index);
+                    String what = dataLength + " bytes, " + (corrupt ? "bad" : "good") + " UDP checksum, PCSS " + pcss;
+                    int expected = pcss >= frame.length ? 0 : Packets.sum(frame, pcss, frame.length, 0);
+                    assertEquals(expected, (d[10] & 0xff) | (d[11] & 0xff) << 8, what);
+                    assertEquals(RXD_STAT_DD | RXD_STAT_EOP | RXD_STAT_IPCS | RXD_STAT_TCPCS, d[12] & 0xff, what);
+                    assertEquals(corrupt ? RXD_ERR_TCPE : 0, d[13] & 0xff, what);
+                    index++;
+                }
+            }
+        }
+        assertEquals(index, framesIn());
+    }
+
     @Test
     void broadcastMulticastAndPromiscuous() {
         FreeBsdEm.up(rig);
