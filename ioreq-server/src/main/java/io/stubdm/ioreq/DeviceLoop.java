@@ -4,10 +4,15 @@ import io.stubdm.hypervisor.EventChannels;
 import java.lang.System.Logger.Level;
 import java.util.Arrays;
 import java.util.PriorityQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The one thread that owns the device world. It waits on the event-channel handle for ioreq notifications,
@@ -84,6 +89,41 @@ public final class DeviceLoop implements Executor, DeviceClock, AutoCloseable {
         TimerEntry t = new TimerEntry(nanoTime() + Math.max(0, delayNanos), timerSequence++, task);
         timers.add(t);
         return t;
+    }
+
+    /**
+     * Runs {@code action} on the loop and waits up to {@code timeoutMillis} for its result: how other threads
+     * (QMP, tests) read or change device state. Runs it at once when the caller is the loop, or nothing runs the
+     * loop yet. What the action throws is thrown here.
+     *
+     * @throws IllegalStateException if the loop does not run the action in time
+     */
+    public <T> T call(Supplier<T> action, long timeoutMillis) {
+        if (inLoop()) {
+            return action.get();
+        }
+        CompletableFuture<T> result = new CompletableFuture<>();
+        execute(() -> {
+            try {
+                result.complete(action.get());
+            } catch (RuntimeException | Error e) {
+                result.completeExceptionally(e);
+            }
+        });
+        try {
+            return result.get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException) {
+                throw (RuntimeException) cause;
+            }
+            throw (Error) cause;
+        } catch (TimeoutException e) {
+            throw new IllegalStateException(name + " did not run the action within " + timeoutMillis + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for " + name);
+        }
     }
 
     /** Whether the caller is the loop's own thread (or nothing runs the loop yet, as in stepped tests). */

@@ -5,8 +5,6 @@ import io.stubdm.hypervisor.MapCacheGuestMemory;
 import io.stubdm.hypervisor.sim.SimDomain;
 import io.stubdm.hypervisor.sim.SimVcpu;
 import io.stubdm.hypervisor.sim.SimXen;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
@@ -30,7 +28,6 @@ public final class EmbeddedEngine implements AutoCloseable {
     private final DeviceLoop loop;
     private final IoreqServer server;
     private final GuestMemory guestView;
-    private boolean started;
 
     public EmbeddedEngine(int vcpus, long ramBytes) {
         domain = xen.createDomain(DEFAULT_DOMID, ramBytes, vcpus);
@@ -50,34 +47,12 @@ public final class EmbeddedEngine implements AutoCloseable {
     public EmbeddedEngine start() {
         server.start();
         loop.start();
-        started = true;
         return this;
     }
 
     /** Runs {@code action} on the device loop and waits for it: how a test touches device state safely. */
     public <T> T onLoop(Supplier<T> action) {
-        if (!started) {
-            return action.get();
-        }
-        CompletableFuture<T> result = new CompletableFuture<>();
-        loop.execute(() -> {
-            try {
-                result.complete(action.get());
-            } catch (RuntimeException | Error e) {
-                result.completeExceptionally(e);
-            }
-        });
-        try {
-            return result.get(10, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof RuntimeException) {
-                throw (RuntimeException) cause;
-            }
-            throw (Error) cause;
-        } catch (Exception e) {
-            throw new IllegalStateException("the device loop did not run the action", e);
-        }
+        return loop.call(action, 10_000);
     }
 
     public void onLoop(Runnable action) {

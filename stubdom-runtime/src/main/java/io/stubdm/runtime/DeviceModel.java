@@ -32,10 +32,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -333,29 +329,7 @@ public final class DeviceModel implements AutoCloseable {
      * changes device state.
      */
     public <T> T onLoop(Supplier<T> action) {
-        if (!loopStarted) {
-            synchronized (this) {
-                return action.get();
-            }
-        }
-        CompletableFuture<T> result = new CompletableFuture<>();
-        loop.execute(() -> {
-            try {
-                result.complete(action.get());
-            } catch (RuntimeException e) {
-                result.completeExceptionally(e);
-            }
-        });
-        try {
-            return result.get(10, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            throw (RuntimeException) e.getCause();
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("the device loop did not answer within 10 s");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for the device loop");
-        }
+        return loop.call(action, 10_000);
     }
 
     /**
