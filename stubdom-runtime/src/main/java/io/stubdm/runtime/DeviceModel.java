@@ -251,7 +251,7 @@ public final class DeviceModel implements AutoCloseable {
         }
         byte[] mac = parseMac(opts.get("mac", "52:54:00:12:34:" + String.format("%02x", 0x56 + nics.size())));
         Optional<OptionRom> rom = Optional.empty();
-        String romfile = opts.get("romfile", NIC_ROMS.get(model));
+        String romfile = opts.get("romfile", args.globals(model).getOrDefault("romfile", NIC_ROMS.get(model)));
         if (!romfile.isEmpty()) {
             int vendor = model.equals("e1000") ? 0x8086 : 0x10ec;
             int deviceId = model.equals("e1000") ? 0x100e : 0x8139;

@@ -156,6 +156,26 @@ class DeviceModelProcessTest {
     }
 
     @Test
+    void globalRomfileTurnsTheNicOptionRomOff() throws Exception {
+        xen.createDomain(DOMID, 256L << 20, 1);
+        List<String> argv = new ArrayList<>(List.of("-xen-domid", "5", "-machine", "xenfv", "-m", "64",
+                "-device", "e1000,id=nic0,netdev=net0,mac=00:16:3e:00:00:01", "-netdev", "type=none,id=net0"));
+        OptionRomFinder debian = OptionRomFinder.debian(java.util.Optional.empty());
+        assertTrue(debian.find("efi-e1000.rom", 0x8086, 0x100e).rom().isPresent(),
+                "Debian's ipxe-qemu is installed (scripts/install-deps)");
+        SimVcpu cpu = xen.domain(DOMID).vcpu(0);
+        process = DeviceModelProcess.start(QemuCommandLine.parse(argv), xen, debian);
+        cpu.pciConfigWrite(0, 3, 0, 0x30, 4, 0xfffff800L);
+        assertNotEquals(0, cpu.pciConfigRead(0, 3, 0, 0x30, 4), "by default the e1000 has its iPXE ROM");
+        process.close();
+
+        argv.addAll(List.of("-global", "e1000.romfile="));
+        process = DeviceModelProcess.start(QemuCommandLine.parse(argv), xen, debian);
+        cpu.pciConfigWrite(0, 3, 0, 0x30, 4, 0xfffff800L);
+        assertEquals(0, cpu.pciConfigRead(0, 3, 0, 0x30, 4), "-global e1000.romfile= leaves the ROM BAR out");
+    }
+
+    @Test
     void whatStubdmCannotServeIsRefusedByNameAndLeavesNothingBehind() throws Exception {
         xen.createDomain(DOMID, 256L << 20, 1);
         List<String> base = List.of("-xen-domid", "5", "-chardev",
@@ -171,6 +191,11 @@ class DeviceModelProcessTest {
         missing.addAll(List.of("-drive", "file=" + dir.resolve("nope.img") + ",if=ide,index=0,media=disk,format=raw"));
         IOException io = assertThrows(IOException.class, () -> start(missing));
         assertTrue(io.getMessage().contains("nope.img"), io.getMessage());
+
+        List<String> global = new ArrayList<>(base);
+        global.addAll(List.of("-global", "isa-serial.chardev=x"));
+        e = assertThrows(IllegalArgumentException.class, () -> start(global));
+        assertTrue(e.getMessage().contains("isa-serial.chardev"), e.getMessage());
 
         List<String> vnc = new ArrayList<>(base);
         vnc.addAll(List.of("-vnc", "127.0.0.1:0,to=99"));

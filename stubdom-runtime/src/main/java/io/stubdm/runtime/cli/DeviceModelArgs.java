@@ -1,6 +1,7 @@
 package io.stubdm.runtime.cli;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -28,7 +29,19 @@ public record DeviceModelArgs(
         boolean startPaused,
         Optional<String> incoming,
         boolean noShutdown,
-        Optional<String> romDirectory) {
+        Optional<String> romDirectory,
+        Map<String, String> globals) {
+
+    /** The {@code -global <driver>.<property>=<value>} defaults for {@code driver}'s devices, by property. */
+    public Map<String, String> globals(String driver) {
+        Map<String, String> props = new java.util.TreeMap<>();
+        globals.forEach((k, v) -> {
+            if (k.startsWith(driver + ".")) {
+                props.put(k.substring(driver.length() + 1), v);
+            }
+        });
+        return props;
+    }
 
     /** {@code -machine xenfv} (HVM with the platform device), {@code pc,accel=xen} (without), or {@code xenpv}. */
     public enum Mode { XENFV, PC_XEN, XENPV }

@@ -22,6 +22,9 @@ public final class QemuCommandLine {
             "-incoming", "-chroot", "-runas", "-usbdevice", "-kernel", "-initrd", "-append", "-sandbox", "-L",
             "-spice", "-audiodev", "-global");
 
+    /** The {@code -global} properties stubdm honours: the NICs' option ROM file ({@code romfile=} empty: none). */
+    private static final Set<String> GLOBALS = Set.of("e1000.romfile", "rtl8139.romfile");
+
     private QemuCommandLine() {}
 
     public static DeviceModelArgs parse(List<String> argv) {
@@ -46,6 +49,7 @@ public final class QemuCommandLine {
         Optional<String> incoming = Optional.empty();
         boolean noShutdown = false;
         Optional<String> romDir = Optional.empty();
+        Map<String, String> globals = new java.util.LinkedHashMap<>();
 
         for (int i = 0; i < argv.size(); i++) {
             String opt = argv.get(i);
@@ -163,8 +167,22 @@ public final class QemuCommandLine {
                 case "-xen-domid-restrict":
                     throw new IllegalArgumentException(opt + ": dm_restrict is not supported (a JVM cannot run under its "
                             + "RLIMIT_FSIZE and empty chroot); leave dm_restrict off");
+                case "-global": {
+                    // libxl passes these through from device_model_args_hvm; QEMU's form is driver.property=value.
+                    int eq = value.indexOf('=');
+                    int dot = value.indexOf('.');
+                    if (eq < 0 || dot <= 0 || dot > eq) {
+                        throw new IllegalArgumentException("-global " + value + ": expected <driver>.<property>=<value>");
+                    }
+                    String key = value.substring(0, eq);
+                    if (!GLOBALS.contains(key)) {
+                        throw new IllegalArgumentException("-global " + value + ": stubdm supports only " + GLOBALS);
+                    }
+                    globals.put(key, value.substring(eq + 1));
+                    break;
+                }
                 default:
-                    // -nodefaults, -no-user-config, -xen-attach, -nographic, -k, -sandbox, -global: nothing to do.
+                    // -nodefaults, -no-user-config, -xen-attach, -nographic, -k, -sandbox: nothing to do.
                     break;
             }
         }
@@ -181,7 +199,8 @@ public final class QemuCommandLine {
         }
         return new DeviceModelArgs(domid, machine.type(), name, machine, memoryMiB, vcpus, maxVcpus, boot,
                 List.copyOf(chardevs), List.copyOf(monitors), List.copyOf(serials), List.copyOf(devices),
-                List.copyOf(netdevs), noNetwork, List.copyOf(drives), vnc, paused, incoming, noShutdown, romDir);
+                List.copyOf(netdevs), noNetwork, List.copyOf(drives), vnc, paused, incoming, noShutdown, romDir,
+                Map.copyOf(globals));
     }
 
     private static DeviceModelArgs.Machine machine(String value, boolean acpi) {
