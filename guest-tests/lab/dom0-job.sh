@@ -62,7 +62,13 @@ run_scenario() {
   local beat=${EPOCHREALTIME%.*}
   while :; do
     # A heartbeat, so that run-lab.sh can tell a quiet guest from a nested machine that stopped altogether.
-    if [ $(( ${EPOCHREALTIME%.*} - beat )) -ge 60 ]; then beat=${EPOCHREALTIME%.*}; echo "STUBDM-LAB $sc heartbeat t=$(elapsed "$T0")"; fi
+    # With it, the newest lines of xl dmesg and of the device model's log, so a guest stuck before its first
+    # serial byte shows where.
+    if [ $(( ${EPOCHREALTIME%.*} - beat )) -ge 60 ]; then
+      beat=${EPOCHREALTIME%.*}; echo "STUBDM-LAB $sc heartbeat t=$(elapsed "$T0")"
+      tail -n 3 "$dlog" 2>/dev/null | sed "s/^/STUBDM-LAB $sc   xl-dmesg: /"
+      tail -n 3 /var/log/xen/qemu-dm-$name.log 2>/dev/null | sed "s/^/STUBDM-LAB $sc   dm-log: /"
+    fi
     xl dmesg -c >> "$dlog" 2>/dev/null
     [ -z "$t_hvmloader" ] && grep -q "(d$domid) HVM Loader" "$dlog" && t_hvmloader=$(elapsed "$T0")
     [ -z "$t_seabios" ] && grep -q "(d$domid) SeaBIOS" "$dlog" && t_seabios=$(elapsed "$T0")
