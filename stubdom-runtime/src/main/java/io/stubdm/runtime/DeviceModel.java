@@ -57,6 +57,9 @@ public final class DeviceModel implements AutoCloseable {
     public record Drive(String device, DriveSpec spec, Optional<BlockBackend> backend, boolean cdrom) {
     }
 
+    /** The device loop's thread is named this, then the domain id. */
+    static final String LOOP_THREAD_PREFIX = "device-loop-";
+
     private final DeviceModelArgs args;
     private final Hypervisor hypervisor;
     private final DeviceLoop loop;
@@ -84,7 +87,7 @@ public final class DeviceModel implements AutoCloseable {
         this.args = args;
         this.hypervisor = hypervisor;
         int domid = args.domid();
-        loop = new DeviceLoop(hypervisor.openEventChannels(), "device-loop-" + domid);
+        loop = new DeviceLoop(hypervisor.openEventChannels(), LOOP_THREAD_PREFIX + domid);
         toClose.add(loop);
         memory = new MapCacheGuestMemory(hypervisor.foreignMemory(domid));
         dispatcher = new IoreqDispatcher(ports, mmio, pciConfig, memory);

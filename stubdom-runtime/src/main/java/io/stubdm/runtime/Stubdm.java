@@ -57,6 +57,16 @@ public final class Stubdm {
         warmUp.setDaemon(true);
         warmUp.start();
         System.Logger log = System.getLogger(Stubdm.class.getName());
+        // A thread that dies of an Error (the device loop among them) would leave the guest waiting forever for
+        // its next ioreq. Better a device model that ends, loudly, so that the domain's failure shows.
+        // Another thread's bug (a backend's reader, say) costs that backend, not the guest: it is logged.
+        Thread.setDefaultUncaughtExceptionHandler((thread, e) -> {
+            if (e instanceof Error || thread.getName().startsWith(DeviceModel.LOOP_THREAD_PREFIX)) {
+                log.log(Level.ERROR, "thread '" + thread.getName() + "' died; stubdm cannot go on serving the guest", e);
+                Runtime.getRuntime().halt(70);
+            }
+            log.log(Level.ERROR, "thread '" + thread.getName() + "' died", e);
+        });
         log.log(Level.INFO, "stubdm " + Version.get() + " for domain " + args.domid() + " (" + args.name() + "), pid "
                 + ProcessHandle.current().pid() + ": " + String.join(" ", argv));
         XenHypervisor xen;
