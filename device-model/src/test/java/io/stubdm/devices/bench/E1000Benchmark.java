@@ -2,21 +2,10 @@ package io.stubdm.devices.bench;
 
 import static io.stubdm.devices.e1000.E1000Regs.*;
 
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Frames per second through the emulated 82540EM and the ioreq engine to and from a null backend, on one thread
@@ -52,100 +41,43 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p>Run with {@code mvn -Pbench -pl device-model verify -DskipTests -Djmh.args=E1000} after installing the modules
  * it depends on ({@code mvn -pl device-model -am install -DskipTests}).
  */
-@BenchmarkMode(Mode.Throughput)
-@OutputTimeUnit(TimeUnit.SECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"-Djava.util.logging.config.file=/dev/null"})
-public class E1000Benchmark {
+public class E1000Benchmark extends NicBenchmark {
     /** Frames per TDT write, and per drain task on receive: what {@code xmit_more} and a TAP read burst give. */
     static final int BATCH = 32;
-    /** Enough batches to go round the 256-descriptor ring twice, so wrapping is checked too. */
-    private static final int CHECK_BATCHES = 2 * E1000Guest.RING / BATCH + 1;
+    /** The set-up's checks go round the 256-descriptor ring twice, so wrapping is checked too. */
+    private static final GuestSetup<E1000Guest> SETUP =
+            new GuestSetup<>("e1000", 2, frameBytes -> new E1000Guest(frameBytes, BATCH));
 
-    /** The transmit side of one guest; its set-up proves that frames really reach the backend intact. */
+    /** The transmit side of one guest; GPTC must count every frame its set-up sent. */
     @State(Scope.Thread)
-    public static class Transmit {
-        /** Frame bytes as the backend gets and gives them, without FCS. */
-        @Param({"64", "1500"})
-        public int frameBytes;
-
-        E1000Guest guest;
-
-        @Setup(Level.Trial)
-        public void setUp() {
-            guest = new E1000Guest(frameBytes, BATCH);
-            guest.captureTransmitted();
-            int first = guest.txNextToUse();
-            for (int n = 0; n < CHECK_BATCHES; n++) {
-                guest.transmitBatch();
-            }
-            int checked = guest.verifyTransmitted(first);
-            int expected = CHECK_BATCHES * BATCH;
-            if (checked != expected) {
-                throw new IllegalStateException("the backend got " + checked + " frames of " + expected);
-            }
-            int counted = guest.readStatistic(GPTC);
-            if (counted != expected) {
-                throw new IllegalStateException("GPTC says " + counted + " frames of " + expected);
-            }
-            if (guest.txCleaned() == 0) {
-                throw new IllegalStateException("no transmit descriptor came back with DD through an interrupt");
-            }
-            guest.checkHealthy();
+    public static class Transmit extends TransmitState<E1000Guest> {
+        public Transmit() {
+            super(SETUP);
         }
 
-        @TearDown(Level.Trial)
-        public void tearDown() {
-            try {
-                guest.checkHealthy();
-                System.out.printf("%ne1000 transmit, %d-byte frames: %d sent, %d interrupts (%.4f a frame)%n",
-                        frameBytes, guest.txPosted(), guest.interrupts(),
-                        (double) guest.interrupts() / guest.txPosted());
-            } finally {
-                guest.close();
-            }
+        @Override
+        void checkChipCounter(long frames) {
+            checkStatistic(guest, GPTC, "GPTC", frames);
         }
     }
 
-    /** The receive side of one guest; its set-up proves that injected frames really land in guest buffers. */
+    /** The receive side of one guest; GPRC must count every frame its set-up injected. */
     @State(Scope.Thread)
-    public static class Receive {
-        @Param({"64", "1500"})
-        public int frameBytes;
-
-        E1000Guest guest;
-
-        @Setup(Level.Trial)
-        public void setUp() {
-            guest = new E1000Guest(frameBytes, BATCH);
-            guest.verifyReceived(true);
-            for (int n = 0; n < CHECK_BATCHES; n++) {
-                guest.receiveBatch();
-            }
-            guest.verifyReceived(false);
-            long injected = (long) CHECK_BATCHES * BATCH;
-            if (guest.rxConsumed() <= E1000Guest.RING || guest.rxConsumed() > injected) {
-                throw new IllegalStateException("the guest checked " + guest.rxConsumed() + " of " + injected
-                        + " frames: too few to have gone round the ring");
-            }
-            int counted = guest.readStatistic(GPRC);
-            if (counted != injected) {
-                throw new IllegalStateException("GPRC says " + counted + " frames of " + injected);
-            }
-            guest.checkHealthy();
+    public static class Receive extends ReceiveState<E1000Guest> {
+        public Receive() {
+            super(SETUP);
         }
 
-        @TearDown(Level.Trial)
-        public void tearDown() {
-            try {
-                guest.checkHealthy();
-                System.out.printf("%ne1000 receive, %d-byte frames: %d injected, %d taken by the guest,"
-                        + " %d interrupts (%.4f a frame)%n", frameBytes, guest.rxInjected(), guest.rxConsumed(),
-                        guest.interrupts(), (double) guest.interrupts() / guest.rxInjected());
-            } finally {
-                guest.close();
-            }
+        @Override
+        void checkChipCounter(long frames) {
+            checkStatistic(guest, GPRC, "GPRC", frames);
+        }
+    }
+
+    private static void checkStatistic(E1000Guest guest, int reg, String name, long frames) {
+        int counted = guest.readStatistic(reg);
+        if (counted != frames) {
+            throw new IllegalStateException(name + " says " + counted + " frames of " + frames);
         }
     }
 

@@ -5,14 +5,10 @@ import static io.stubdm.devices.rtl8139.Rtl8139Registers.*;
 import io.stubdm.backends.net.NetStats;
 import io.stubdm.devices.pci.PciRegs;
 import io.stubdm.devices.rtl8139.Rtl8139;
-import io.stubdm.hypervisor.GuestMemory;
 import io.stubdm.hypervisor.sim.SimIoreq;
-import io.stubdm.ioreq.DeviceLoop;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 import java.util.Optional;
-import java.util.zip.CRC32;
 
 /**
  * A {@link SteppedMachine} with one RTL8139C+ at 00:04.0 in C+ mode and the data path of FreeBSD's re(4)
@@ -33,17 +29,14 @@ import java.util.zip.CRC32;
  * ISR is clear and the rest of a batch stays in the ring until the next ROK; when all 64 clusters are full the chip
  * holds the next frame in the backend until the handler's register writes let it look again. That is how re(4)
  * behaves, and it costs a second interrupt every other batch or so ({@link #receiveHolds()} counts the holds).
+ * {@link NicGuest} holds what this driver shares with {@link E1000Guest}.
  */
-final class Rtl8139CplusGuest implements AutoCloseable {
+final class Rtl8139CplusGuest extends NicGuest<Rtl8139> {
     static final byte[] MAC = {0x52, 0x54, 0x00, 0x12, 0x34, 0x57};
-    static final byte[] PEER = {0x52, 0x54, 0x00, (byte) 0xab, (byte) 0xcd, (byte) 0xef};
-    static final int SLOT = 4;
-    static final int INTA = 0;
     static final long MMIO_BASE = 0xf2000000L;
     /** RL_8139_TX_DESC_CNT and RL_8139_RX_DESC_CNT. */
     static final int RING = RING_MAX;
     static final int CLUSTER = 2048;
-    static final int FCS = 4;
     static final int RXEOF_BUDGET = 16;
     /** RL_INTRS_CPLUS without RE_TX_MODERATION. */
     static final int INTRS_CPLUS = INT_ROK | INT_RER | INT_TER | INT_TOK | INT_RXOVW | INT_PUN_LINKCHG | INT_FOVW
@@ -55,81 +48,25 @@ final class Rtl8139CplusGuest implements AutoCloseable {
     /** RL_RDESC_STAT_FRAGLEN. */
     static final int RX_LENGTH = 0x1fff;
     static final int RX_PROTOCOL = 0x00030000;
-    /** Frames the receive side cycles through, so that consecutive clusters hold different bytes. */
-    static final int RX_FRAMES = 64;
 
-    private static final long TX_RING = 0x100000;
     private static final long RX_RING = 0x101000;
-    private static final long TX_BUFFERS = 0x200000;
-    private static final long RX_CLUSTERS = 0x300000;
-    private static final long INTERRUPT_WAIT_NANOS = 2_000_000_000L;
-
-    final int frameBytes;
-    final int batch;
-    private final SteppedMachine machine = new SteppedMachine();
-    private final DeviceLoop loop = machine.loop;
-    private final BenchNetBackend backend;
-    private final Rtl8139 nic;
-
-    private final GuestMemory.GuestRange txRingRange;
-    private final GuestMemory.GuestRange rxRingRange;
-    private final GuestMemory.GuestRange rxClusterRange;
-    private final ByteBuffer txRing;
-    private final ByteBuffer rxRing;
-    private final ByteBuffer rxClusters;
 
     private final SimIoreq tppollWrite = mmio(TPPOLL, 1, false);
     private final SimIoreq isrRead = mmio(ISR, 2, true);
     private final SimIoreq isrWrite = mmio(ISR, 2, false);
     private final SimIoreq imrWrite = mmio(IMR, 2, false);
 
-    private final byte[][] rxFrames = new byte[RX_FRAMES][];
-    private final ByteBuffer[] rxSlots = new ByteBuffer[RX_FRAMES];
-    private final byte[][] txFrames = new byte[RING][];
-
     private int txProducer;
     private int txConsumer;
     private int txFree = RING;
     private int rxProducer;
     private boolean rxeofAgain;
-    private long txPosted;
-    private long txReclaimed;
-    private long rxInjected;
-    private long rxConsumed;
-    private long interrupts;
-    private boolean verifyReceived;
-    private final CRC32 crc = new CRC32();
 
     /** The guest booted, re(4) attached and the interface up, nothing sent or received yet. */
     Rtl8139CplusGuest(int frameBytes, int batch) {
-        if (frameBytes < UdpFrames.HEADERS || frameBytes + FCS > CLUSTER) {
-            throw new IllegalArgumentException("frames of " + frameBytes + " bytes do not fit this set-up");
-        }
-        if (batch < 1 || batch > RING - 2 || batch > RX_FRAMES) {
-            throw new IllegalArgumentException("a batch of " + batch + " does not fit the rings");
-        }
-        this.frameBytes = frameBytes;
-        this.batch = batch;
-        backend = new BenchNetBackend(batch);
-        nic = new Rtl8139(loop, machine.engine.memory(), backend, MAC, Optional.empty());
-        machine.bus.plug(SLOT, 0, nic);
-        machine.start();
-
-        GuestMemory ram = machine.guestMemory();
-        txRingRange = ram.map(TX_RING, RING * DESC_BYTES);
-        rxRingRange = ram.map(RX_RING, RING * DESC_BYTES);
-        rxClusterRange = ram.map(RX_CLUSTERS, RING * CLUSTER);
-        txRing = txRingRange.buffer();
-        rxRing = rxRingRange.buffer();
-        rxClusters = rxClusterRange.buffer();
-        for (int i = 0; i < RING; i++) {
-            txFrames[i] = UdpFrames.udp4(PEER, MAC, frameBytes, i);
-            ram.write(txBuffer(i), txFrames[i], 0, frameBytes);
-        }
-        for (int i = 0; i < RX_FRAMES; i++) {
-            rxFrames[i] = UdpFrames.udp4(MAC, PEER, frameBytes, 0x8000 + i);
-            rxSlots[i] = ByteBuffer.allocateDirect(frameBytes).put(rxFrames[i]).flip();
-        }
+        super(frameBytes, batch, MAC,
+                (loop, memory, backend) -> new Rtl8139(loop, memory, backend, MAC, Optional.empty()),
+                MMIO_BASE, RING, DESC_BYTES, CLUSTER, RX_RING);
         attachAndInit();
     }
 
@@ -187,7 +124,7 @@ final class Rtl8139CplusGuest implements AutoCloseable {
     private void newBuffer(int index) {
         int o = index * DESC_BYTES;
         rxRing.putInt(o + 4, 0);
-        rxRing.putLong(o + 8, RX_CLUSTERS + (long) CLUSTER * index);
+        rxRing.putLong(o + 8, rxBufferAddress(index));
         rxRing.putInt(o, CLUSTER | DESC_OWN | (index == RING - 1 ? DESC_EOR : 0));
     }
 
@@ -198,8 +135,9 @@ final class Rtl8139CplusGuest implements AutoCloseable {
      * all of them, which the device serves by sending them; then the TOK interrupt. A ring without room stops the
      * queue (IFF_DRV_OACTIVE): what is queued is started, and the rest waits for re_txeof in the interrupt.
      */
+    @Override
     void transmitBatch() {
-        long deadline = System.nanoTime() + INTERRUPT_WAIT_NANOS;
+        long deadline = interruptDeadline();
         int queued = 0;
         for (int n = 0; n < batch; ) {
             if (txFree - 1 <= 1) {
@@ -213,7 +151,7 @@ final class Rtl8139CplusGuest implements AutoCloseable {
             int i = txProducer;
             int o = i * DESC_BYTES;
             txRing.putInt(o + 4, 0);
-            txRing.putLong(o + 8, txBuffer(i));
+            txRing.putLong(o + 8, txBufferAddress(i));
             txRing.putInt(o, frameBytes | DESC_FS | DESC_LS | DESC_OWN | (i == RING - 1 ? DESC_EOR : 0));
             txProducer = i + 1 == RING ? 0 : i + 1;
             txFree--;
@@ -228,12 +166,8 @@ final class Rtl8139CplusGuest implements AutoCloseable {
 
     /** re_start_tx: TPPOLL.NPQ; the chip sends every frame it owns before the write returns. */
     private void startTransmit(int queued) {
-        machine.write(tppollWrite, TPPOLL_NPQ);
-        txPosted += queued;
-        if (backend.stats().txFrames.get() != txPosted) {
-            throw new IllegalStateException("the backend got " + backend.stats().txFrames.get() + " frames of "
-                    + txPosted + " posted");
-        }
+        write(tppollWrite, TPPOLL_NPQ);
+        countPosted(queued);
     }
 
     /** re_txeof: descriptors the chip handed back (OWN clear), in order. */
@@ -251,40 +185,12 @@ final class Rtl8139CplusGuest implements AutoCloseable {
         }
     }
 
-    private static long txBuffer(int index) {
-        return TX_BUFFERS + (long) index * CLUSTER;
+    @Override
+    int txNextDescriptor() {
+        return txProducer;
     }
 
     // ------------------------------------------------------------------ receive
-
-    /**
-     * Receives one batch: the backend's I/O thread queues {@link #batch} frames and posts one drain task, the device
-     * writes them into the guest's clusters as the loop runs it, and the guest takes its interrupts until the device
-     * has taken every frame. A frame with no cluster to go to waits in the backend until a register write (the
-     * interrupt handler's) lets the chip look again.
-     */
-    void receiveBatch() {
-        for (int n = 0; n < batch; n++) {
-            backend.offer(rxSlots[(int) (rxInjected++ % RX_FRAMES)]);
-        }
-        long deadline = System.nanoTime() + INTERRUPT_WAIT_NANOS;
-        while (backend.waiting() > 0) {
-            loop.runOnce(0);
-            if (irqAsserted()) {
-                serviceInterrupt();
-            } else if (System.nanoTime() - deadline > 0) {
-                throw new IllegalStateException("the device took " + (batch - backend.waiting()) + " of " + batch
-                        + " frames and raised no interrupt");
-            }
-        }
-        if (backend.stats().rxFrames.get() != rxInjected) {
-            throw new IllegalStateException("the device took " + backend.stats().rxFrames.get() + " frames of "
-                    + rxInjected + " injected");
-        }
-        if (irqAsserted()) {
-            serviceInterrupt();
-        }
-    }
 
     /**
      * re_rxeof: up to {@link #RXEOF_BUDGET} frames whose descriptors the chip handed back, each checked (one
@@ -307,7 +213,7 @@ final class Rtl8139CplusGuest implements AutoCloseable {
                         + " frame", rxProducer, status, frameBytes));
             }
             if (verifyReceived) {
-                verifyCluster(rxProducer, length - FCS);
+                verifyReceivedFrame(rxProducer, length - FCS);
             }
             newBuffer(rxProducer);
             rxConsumed++;
@@ -316,49 +222,20 @@ final class Rtl8139CplusGuest implements AutoCloseable {
         rxeofAgain = budget > 0;
     }
 
-    /** The cluster holds the next injected frame byte for byte, then its CRC. */
-    private void verifyCluster(int index, int length) {
-        byte[] expected = rxFrames[(int) (rxConsumed % RX_FRAMES)];
-        byte[] got = new byte[length + FCS];
-        rxClusters.get(index * CLUSTER, got);
-        if (!Arrays.equals(got, 0, length, expected, 0, expected.length)) {
-            throw new IllegalStateException("receive cluster " + index + " does not hold frame " + rxConsumed);
-        }
-        crc.reset();
-        crc.update(expected);
-        int fcs = ByteBuffer.wrap(got, length, FCS).order(ByteOrder.LITTLE_ENDIAN).getInt();
-        if (fcs != (int) crc.getValue()) {
-            throw new IllegalStateException("receive cluster " + index + ": CRC " + Integer.toHexString(fcs));
-        }
-    }
-
     // ------------------------------------------------------------------ interrupts
 
-    boolean irqAsserted() {
-        return machine.intxAsserted(SLOT, INTA);
-    }
-
-    private void awaitInterrupt(String what, long deadline) {
-        while (!irqAsserted()) {
-            if (System.nanoTime() - deadline > 0) {
-                throw new IllegalStateException("no interrupt came for " + what);
-            }
-            loop.runOnce(0);
-        }
-        serviceInterrupt();
-    }
-
     /** re_intr, then re_int_task until nothing is left, then the interrupts unmasked again. */
-    private void serviceInterrupt() {
-        int status = (int) machine.read(isrRead);
+    @Override
+    protected void serviceInterrupt() {
+        int status = read(isrRead);
         if ((status & INTRS_CPLUS) == 0) {
             return;
         }
         interrupts++;
-        machine.write(imrWrite, 0);
+        write(imrWrite, 0);
         while (true) {
-            status = (int) machine.read(isrRead);
-            machine.write(isrWrite, status);
+            status = read(isrRead);
+            write(isrWrite, status);
             boolean again = false;
             if ((status & (INT_ROK | INT_RER | INT_FOVW)) != 0) {
                 rxeof();
@@ -367,65 +244,21 @@ final class Rtl8139CplusGuest implements AutoCloseable {
             if ((status & (INT_TOK | INT_TER | INT_TDU)) != 0) {
                 txeof();
             }
-            if (((int) machine.read(isrRead) & INTRS_CPLUS) == 0 && !again) {
+            if ((read(isrRead) & INTRS_CPLUS) == 0 && !again) {
                 break;
             }
         }
-        machine.write(imrWrite, INTRS_CPLUS);
+        write(imrWrite, INTRS_CPLUS);
     }
 
     // ------------------------------------------------------------------ checks, for the benchmarks' set-up
-
-    void captureTransmitted() {
-        backend.capture();
-    }
-
-    /** As {@link E1000Guest#verifyTransmitted}: every captured frame is its descriptor's buffer, byte for byte. */
-    int verifyTransmitted(int firstIndex) {
-        var sent = backend.stopCapture();
-        for (int k = 0; k < sent.size(); k++) {
-            int index = (firstIndex + k) % RING;
-            if (!Arrays.equals(sent.get(k), txFrames[index])) {
-                throw new IllegalStateException("frame " + k + " (descriptor " + index + ") reached the backend as "
-                        + sent.get(k).length + " other bytes");
-            }
-        }
-        return sent.size();
-    }
-
-    void verifyReceived(boolean on) {
-        verifyReceived = on;
-    }
-
-    int txProducer() {
-        return txProducer;
-    }
-
-    long txPosted() {
-        return txPosted;
-    }
-
-    long txReclaimed() {
-        return txReclaimed;
-    }
-
-    long rxInjected() {
-        return rxInjected;
-    }
-
-    long rxConsumed() {
-        return rxConsumed;
-    }
-
-    long interrupts() {
-        return interrupts;
-    }
 
     /** Frames the chip had to hold because no cluster was free: each cost a wait for the guest. */
     long receiveHolds() {
         return nic.receiveHolds();
     }
 
+    @Override
     void checkHealthy() {
         NetStats s = backend.stats();
         machine.checkHealthy(s.drops("rx-dma-error") + s.drops("tx-dma-error"));
@@ -436,35 +269,23 @@ final class Rtl8139CplusGuest implements AutoCloseable {
 
     // ------------------------------------------------------------------ register accesses
 
-    private static SimIoreq mmio(int reg, int size, boolean read) {
-        return SimIoreq.mmio(MMIO_BASE + reg, size, read, 0);
-    }
-
     private int r8(int reg) {
-        return (int) machine.read(mmio(reg, 1, true));
+        return readRegister(reg, 1);
     }
 
     private int r32(int reg) {
-        return (int) machine.read(mmio(reg, 4, true));
+        return readRegister(reg, 4);
     }
 
     private void w8(int reg, int value) {
-        machine.write(mmio(reg, 1, false), value & 0xff);
+        writeRegister(reg, 1, value);
     }
 
     private void w16(int reg, int value) {
-        machine.write(mmio(reg, 2, false), value & 0xffff);
+        writeRegister(reg, 2, value);
     }
 
     private void w32(int reg, int value) {
-        machine.write(mmio(reg, 4, false), value & 0xffff_ffffL);
-    }
-
-    @Override
-    public void close() {
-        txRingRange.close();
-        rxRingRange.close();
-        rxClusterRange.close();
-        machine.close();
+        writeRegister(reg, 4, value);
     }
 }
