@@ -58,7 +58,9 @@ I=$S/initramfs
 mkdir -p "$I"/{bin,dev,proc,sys,mnt,etc,tmp}
 cp "$S/busybox/bin/busybox" "$I/bin/busybox"
 MODS="ata_piix sd_mod sr_mod isofs e1000 8139cp 8139too"
-for m in $MODS; do
+# Loaded only when the kernel unplugged the emulated devices (disk-pv.img): the PV disk and NIC.
+PV_MODS="xen-blkfront xen-netfront"
+for m in $MODS $PV_MODS; do
   modprobe -d "$S/kernel" -S "$KVER" --show-depends "$m" | awk '$1=="insmod"{print $2}'
 done | sort -u | while read -r f; do
   rel=${f#"$KM"/}; mkdir -p "$I/lib/modules/$KVER/$(dirname "$rel")"; cp "$f" "$I/lib/modules/$KVER/$rel"
@@ -69,6 +71,7 @@ cat > "$I/etc/lab.conf" <<EOF
 DATA_BYTES=$DATA_BYTES
 DATA_SHA256=$DATA_SHA
 MODULES="$MODS"
+PV_MODULES="$PV_MODS"
 GUEST_IP=10.99.0.2
 DOM0_IP=10.99.0.1
 EOF
@@ -84,10 +87,16 @@ up() { cut -d' ' -f1 /proc/uptime; }
 say() { echo "STUBDM-CHECK $*"; }
 say init uptime=$(up)
 for m in $MODULES; do modprobe "$m" 2>/dev/null || say warning modprobe-failed "$m"; done
+# Without xen_emul_unplug=never the kernel has asked the platform device to unplug the emulated disks and
+# NICs; the PV front-ends take over (Dom0's blkback and netback serve them, not the device model).
+if ! grep -q xen_emul_unplug=never /proc/cmdline; then
+  say unplug-mode pv
+  for m in $PV_MODULES; do modprobe "$m" 2>/dev/null || say warning modprobe-failed "$m"; done
+fi
 
 # Wait (30 s at most) for the block device holding the data: IDE disk partition 2, or the CD-ROM.
 i=0
-while [ ! -b /dev/sda2 ] && [ ! -b /dev/sr0 ] && [ $i -lt 60 ]; do sleep 0.5; i=$((i+1)); done
+while [ ! -b /dev/sda2 ] && [ ! -b /dev/xvda2 ] && [ ! -b /dev/sr0 ] && [ $i -lt 60 ]; do sleep 0.5; i=$((i+1)); done
 
 for d in /sys/bus/pci/devices/*; do
   drv=none; [ -e "$d/driver" ] && drv=$(basename "$(readlink "$d/driver")")
@@ -97,6 +106,7 @@ done
 
 src=""
 if [ -b /dev/sda2 ]; then src=/dev/sda2
+elif [ -b /dev/xvda2 ]; then src=/dev/xvda2
 elif [ -b /dev/sr0 ] && mount -t iso9660 -o ro /dev/sr0 /mnt; then src=/mnt/data.bin
 fi
 if [ -n "$src" ]; then
@@ -146,21 +156,26 @@ chmod 755 "$I/init"
 cp "$S/kernel/boot/vmlinuz-$KVER" "$S/vmlinuz"
 APPEND="console=ttyS0,115200 loglevel=6 xen_emul_unplug=never panic=5 rdinit=/init"
 
-# ---- IDE disk: MBR + FAT16 boot partition (syslinux) + raw data partition ----
+# ---- IDE disks: MBR + FAT16 boot partition (syslinux) + raw data partition ----
+# disk.img boots with the emulated devices kept (xen_emul_unplug=never); disk-pv.img, identical but for the
+# kernel command line, lets Linux unplug them through the Xen platform device and use its PV drivers instead.
 P1_SECT=$((24 * 2048)); P2_SECT=$((DATA_BYTES / 512))
-printf 'SERIAL 0 115200\nDEFAULT lab\nPROMPT 0\nTIMEOUT 0\nLABEL lab\n  KERNEL vmlinuz\n  INITRD initrd.img\n  APPEND %s\n' \
-  "$APPEND" > "$S/syslinux.cfg"
-rm -f "$S/p1.img"
-mkfs.fat -C -h 2048 -n STUBDMLAB "$S/p1.img" $((P1_SECT / 2)) >/dev/null
-mcopy -i "$S/p1.img" "$S/vmlinuz" "$S/initrd.img" "$S/syslinux.cfg" ::
-syslinux --install "$S/p1.img"
-D=$G/disk.img
-truncate -s $(( (2048 + P1_SECT + P2_SECT) * 512 )) "$D"
-printf 'label: dos\nunit: sectors\nstart=2048, size=%d, type=6, bootable\nstart=%d, size=%d, type=da\n' \
-  $P1_SECT $((2048 + P1_SECT)) $P2_SECT | sfdisk -q "$D"
-dd if="$S/p1.img" of="$D" bs=512 seek=2048 conv=notrunc status=none
-dd if="$S/data.bin" of="$D" bs=512 seek=$((2048 + P1_SECT)) conv=notrunc status=none
-dd if=$MBR of="$D" bs=440 count=1 conv=notrunc status=none
+build_disk() {  # <image> <kernel command line>
+  printf 'SERIAL 0 115200\nDEFAULT lab\nPROMPT 0\nTIMEOUT 0\nLABEL lab\n  KERNEL vmlinuz\n  INITRD initrd.img\n  APPEND %s\n' \
+    "$2" > "$S/syslinux.cfg"
+  rm -f "$S/p1.img"
+  mkfs.fat -C -h 2048 -n STUBDMLAB "$S/p1.img" $((P1_SECT / 2)) >/dev/null
+  mcopy -i "$S/p1.img" "$S/vmlinuz" "$S/initrd.img" "$S/syslinux.cfg" ::
+  syslinux --install "$S/p1.img"
+  truncate -s $(( (2048 + P1_SECT + P2_SECT) * 512 )) "$1"
+  printf 'label: dos\nunit: sectors\nstart=2048, size=%d, type=6, bootable\nstart=%d, size=%d, type=da\n' \
+    $P1_SECT $((2048 + P1_SECT)) $P2_SECT | sfdisk -q "$1"
+  dd if="$S/p1.img" of="$1" bs=512 seek=2048 conv=notrunc status=none
+  dd if="$S/data.bin" of="$1" bs=512 seek=$((2048 + P1_SECT)) conv=notrunc status=none
+  dd if=$MBR of="$1" bs=440 count=1 conv=notrunc status=none
+}
+build_disk "$G/disk-pv.img" "${APPEND/ xen_emul_unplug=never/}"
+build_disk "$G/disk.img" "$APPEND"   # last, so that syslinux.cfg below is the emulated-devices one
 
 # ---- CD-ROM: El Torito no-emulation boot with isolinux ----
 C=$S/cd; mkdir -p "$C/isolinux"

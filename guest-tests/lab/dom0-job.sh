@@ -137,6 +137,18 @@ run_scenario() {
   echo "$diskline" | grep -q " $DATA_SHA256 ok" || why="$why disk"
   echo "$netline" | grep -q ' ok ' || why="$why net"
   echo "$echoline" | grep -q "serial-echo $token" || why="$why serial-echo"
+  # pv scenarios: the guest unplugged the emulated disk and NIC and uses blkfront/netfront instead; the
+  # emulated NIC must be gone from its PCI bus, and stubdm must have logged the unplug.
+  case "$sc" in pv*)
+    grep -q 'STUBDM-CHECK unplug-mode pv' "$slog" || why="$why no-unplug-mode"
+    grep -Eq 'STUBDM-CHECK pci (8086:100e|10ec:8139)' "$slog" && why="$why emulated-nic-not-unplugged"
+    echo "$diskline" | grep -q 'source=/dev/xvda2' || why="$why disk-not-pv"
+    echo "$netline" | grep -q 'driver=vif' || why="$why net-not-pv"
+    if [ "$dm" = stubdm ]; then
+      grep -Eq 'guest unplugged DISKS \(.*\): \[.+\]' /var/log/xen/qemu-dm-$name.log || why="$why no-disk-unplug-in-dm-log"
+      grep -Eq 'guest unplugged NICS \(.*\): \[.+\]' /var/log/xen/qemu-dm-$name.log || why="$why no-nic-unplug-in-dm-log"
+    fi;;
+  esac
   [ -n "$t_done" ] || why="$why no-done"
   [ -n "$t_poweroff" ] || why="$why no-poweroff"
   [ "$shutdown_reason" = poweroff ] || why="$why shutdown=${shutdown_reason:-none}"
