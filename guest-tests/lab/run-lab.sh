@@ -33,7 +33,7 @@ GUEST_DIR=$("$HERE/build-guest.sh" | sed -n 's/^GUEST_DIR=//p')
 X=$(mktemp -d "$LAB_CACHE/run/extra.XXXXXX")
 trap 'rm -rf "$X"' EXIT
 mkdir -p "$X/guest" "$X/xl"
-cp "$GUEST_DIR/disk.img" "$GUEST_DIR/cd.iso" "$GUEST_DIR/guest.env" "$X/guest/"
+cp "$GUEST_DIR/disk.img" "$GUEST_DIR/disk-pv.img" "$GUEST_DIR/cd.iso" "$GUEST_DIR/guest.env" "$X/guest/"
 cat > "$X/lab.env" <<EOF
 DM=$DM
 SCENARIOS="$SCENARIOS"
@@ -72,11 +72,13 @@ for sc in $SCENARIOS; do
   # <boot medium>-<NIC model>[-norom][@<dm>]; "ide" and "cd" are short for ide-e1000 and cd-rtl8139.
   dm=$DM; base=$sc
   case "$sc" in *@*) dm=${sc#*@}; base=${sc%@*};; esac
-  case "$base" in ide) full=ide-e1000;; cd) full=cd-rtl8139;; *) full=$base;; esac
+  case "$base" in ide) full=ide-e1000;; cd) full=cd-rtl8139;; pv) full=pv-rtl8139;; *) full=$base;; esac
   case "${full%%-*}" in
     ide) disk="'format=raw,vdev=hda,access=rw,target=/lab/guest/disk.img'"; boot=c;;
     cd)  disk="'format=raw,vdev=hdc,access=ro,devtype=cdrom,target=/lab/guest/cd.iso'"; boot=d;;
-    *) echo "run-lab.sh: unknown scenario $sc (ide|cd[-e1000|-rtl8139][@qemu|@stubdm])" >&2; exit 2;;
+    # the IDE disk whose kernel unplugs the emulated disk and NIC and goes on with PV drivers
+    pv)  disk="'format=raw,vdev=hda,access=rw,target=/lab/guest/disk-pv.img'"; boot=c;;
+    *) echo "run-lab.sh: unknown scenario $sc (ide|cd|pv[-e1000|-rtl8139][@qemu|@stubdm])" >&2; exit 2;;
   esac
   rest=${full#*-}; nic=${rest%%-*}; extra=""
   case "$nic" in e1000|rtl8139) ;; *) echo "run-lab.sh: unknown NIC in scenario $sc" >&2; exit 2;; esac
