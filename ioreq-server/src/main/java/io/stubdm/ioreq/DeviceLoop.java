@@ -180,6 +180,9 @@ public final class DeviceLoop implements Executor, DeviceClock, AutoCloseable {
     }
 
     private void runTimers() {
+        if (timers.isEmpty()) {
+            return; // most turns: no clock read at all
+        }
         long now = nanoTime();
         while (!timers.isEmpty() && timers.peek().deadline <= now) {
             TimerEntry t = timers.poll();
