@@ -115,7 +115,7 @@ run_scenario() {
   # ---- summary ----
   local hz; hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
   local dm_cpu; dm_cpu=$(awk -v t="$dm_ticks" -v h="$hz" 'BEGIN{printf "%.1f", t/h}')
-  first() { awk -v p="$1" 'index($0,p){print $1; exit}' "$slog"; }
+  first() { awk -v p="$1" 'index($0,p) && $1 ~ /^[0-9.]+$/ {print $1; exit}' "$slog"; }
   local t_syslinux t_kernel t_init t_pci t_disk t_net t_echo t_done
   t_syslinux=$(awk '/SYSLINUX|ISOLINUX/{print $1; exit}' "$slog")
   t_kernel=$(first "Linux version"); t_init=$(first "STUBDM-CHECK init")
