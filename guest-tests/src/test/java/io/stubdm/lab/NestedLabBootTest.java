@@ -53,7 +53,9 @@ class NestedLabBootTest {
         ProcessBuilder pb = new ProcessBuilder("bash", script.toString()).redirectErrorStream(true);
         pb.environment().put("SCENARIOS", scenarios);
         pb.environment().put("STUBDM_DIST", dist.getParent().getParent().toString());
-        pb.environment().putIfAbsent("LAB_TIMEOUT", "2700");
+        // CI has 60 minutes for everything: the lab, retries of a crashed nested machine included, gets 45.
+        pb.environment().putIfAbsent("LAB_BUDGET", "2700");
+        pb.environment().putIfAbsent("GUEST_TIMEOUT", "900");
         Process lab = pb.start();
         lab.getOutputStream().close();
         List<String> results = new ArrayList<>();
