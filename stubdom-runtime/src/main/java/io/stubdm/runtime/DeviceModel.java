@@ -28,10 +28,12 @@ import io.stubdm.runtime.cli.QemuOpts;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -61,7 +63,6 @@ public final class DeviceModel implements AutoCloseable {
     static final String LOOP_THREAD_PREFIX = "device-loop-";
 
     private final DeviceModelArgs args;
-    private final Hypervisor hypervisor;
     private final DeviceLoop loop;
     private final MapCacheGuestMemory memory;
     private final IoBus ports = IoBus.ports();
@@ -85,7 +86,6 @@ public final class DeviceModel implements AutoCloseable {
                     + "stub domain comes with the stub-domain work)");
         }
         this.args = args;
-        this.hypervisor = hypervisor;
         int domid = args.domid();
         loop = new DeviceLoop(hypervisor.openEventChannels(), LOOP_THREAD_PREFIX + domid);
         toClose.add(loop);
@@ -209,7 +209,7 @@ public final class DeviceModel implements AutoCloseable {
                 break;
             case "ide-cd":
             case "ide-hd": {
-                QemuOpts opts = device.only(java.util.Set.of("driver", "id", "drive", "bus", "unit"));
+                QemuOpts opts = device.only(Set.of("driver", "id", "drive", "bus", "unit"));
                 String driveId = opts.require("drive");
                 DriveSpec spec = unattached.remove(driveId);
                 if (spec == null) {
@@ -243,7 +243,7 @@ public final class DeviceModel implements AutoCloseable {
     }
 
     private void plugNic(String model, QemuOpts device, OptionRomFinder roms) {
-        QemuOpts opts = device.only(java.util.Set.of("driver", "id", "netdev", "mac", "romfile", "addr"));
+        QemuOpts opts = device.only(Set.of("driver", "id", "netdev", "mac", "romfile", "addr"));
         String netdevId = opts.require("netdev");
         NetBackends.Netdev netdev = netdevs.get(netdevId);
         if (netdev == null) {
@@ -323,9 +323,6 @@ public final class DeviceModel implements AutoCloseable {
         });
     }
 
-    public boolean ioreqServerEnabled() {
-        return onLoop(server::enabled);
-    }
 
     /**
      * Runs {@code action} on the device loop and waits for its result: how QMP (on its own thread) reads or
@@ -353,9 +350,6 @@ public final class DeviceModel implements AutoCloseable {
         return machine;
     }
 
-    public IoreqServer ioreqServer() {
-        return server;
-    }
 
     public List<SerialPort> serialPorts() {
         return List.copyOf(serialPorts);
@@ -365,13 +359,7 @@ public final class DeviceModel implements AutoCloseable {
         return List.copyOf(drives);
     }
 
-    public List<PciFunction> nics() {
-        return List.copyOf(nics.values());
-    }
 
-    public Hypervisor hypervisor() {
-        return hypervisor;
-    }
 
     /** Stops the loop, destroys the ioreq server and closes every backend, newest first. Safe to call twice. */
     @Override
@@ -381,7 +369,7 @@ public final class DeviceModel implements AutoCloseable {
         }
         closed = true;
         List<AutoCloseable> reversed = new ArrayList<>(toClose);
-        java.util.Collections.reverse(reversed);
+        Collections.reverse(reversed);
         // The loop goes first, so no device touches a backend that is already closed.
         loop.close();
         for (AutoCloseable c : reversed) {
