@@ -69,7 +69,9 @@ run_scenario() {
       tail -n 3 "$dlog" 2>/dev/null | sed "s/^/STUBDM-LAB $sc   xl-dmesg: /"
       tail -n 3 /var/log/xen/qemu-dm-$name.log 2>/dev/null | sed "s/^/STUBDM-LAB $sc   dm-log: /"
     fi
-    xl dmesg -c >> "$dlog" 2>/dev/null
+    # Each xl call is bounded: twice this loop stopped for good inside one (pitfall 17), and with it the serial
+    # token, the timings and the verdict.
+    timeout -k 5 20 xl dmesg -c >> "$dlog" 2>/dev/null || echo "STUBDM-LAB $sc t=$(elapsed "$T0") xl dmesg did not answer (rc $?)"
     [ -z "$t_hvmloader" ] && grep -q "(d$domid) HVM Loader" "$dlog" && t_hvmloader=$(elapsed "$T0")
     [ -z "$t_seabios" ] && grep -q "(d$domid) SeaBIOS" "$dlog" && t_seabios=$(elapsed "$T0")
     # VmRSS (KiB) read with bash's own read: no ps forked every second on a TCG Dom0.
@@ -84,11 +86,12 @@ run_scenario() {
     # The token goes out again every 10 s until the guest echoes something (see the guest's init).
     if grep -q 'STUBDM-CHECK serial-ready' "$slog" && ! grep -q 'STUBDM-CHECK serial-echo' "$slog" \
         && [ $(( ${EPOCHREALTIME%.*} - ${sent_at:-0} )) -ge 10 ]; then
-      sleep 1; printf '%s\n' "$token" > "$tty"; sent_at=${EPOCHREALTIME%.*}; sent_echo=${sent_echo:-$(elapsed "$T0")}
+      sleep 1; timeout 5 sh -c 'printf "%s\n" "$1" > "$2"' token "$token" "$tty"
+      sent_at=${EPOCHREALTIME%.*}; sent_echo=${sent_echo:-$(elapsed "$T0")}
     fi
     # Domain state from `xl list` (r b p s c d). A single empty answer is not trusted (seen once: the
     # loop took a running guest for gone); shut down = 's' or 'c' seen, or the domain missing twice.
-    state=$(xl list "$name" 2>/dev/null | awk 'NR==2{print $5}')
+    state=$(timeout -k 5 20 xl list "$name" 2>/dev/null | awk 'NR==2{print $5}')
     if [ "$state" != "$last_state" ]; then echo "STUBDM-LAB $sc t=$(elapsed "$T0") state=${state:-none}"; last_state=$state; fi
     # 4th letter s = shut down; 5th = why: '-' poweroff, r reboot (a triple fault shows as this), c crash
     if [ "${state:3:1}" = s ]; then
