@@ -71,7 +71,7 @@ run_scenario() {
     fi
     # Each xl call is bounded: twice this loop stopped for good inside one (pitfall 17), and with it the serial
     # token, the timings and the verdict.
-    timeout -k 5 20 xl dmesg -c >> "$dlog" 2>/dev/null || echo "STUBDM-LAB $sc t=$(elapsed "$T0") xl dmesg did not answer (rc $?)"
+    timeout -k 5 20 xl dmesg -c >> "$dlog" 2>/dev/null || { rc=$?; echo "STUBDM-LAB $sc t=$(elapsed "$T0") xl dmesg failed (rc $rc; 124: no answer in 20 s)"; }
     [ -z "$t_hvmloader" ] && grep -q "(d$domid) HVM Loader" "$dlog" && t_hvmloader=$(elapsed "$T0")
     [ -z "$t_seabios" ] && grep -q "(d$domid) SeaBIOS" "$dlog" && t_seabios=$(elapsed "$T0")
     # VmRSS (KiB) read with bash's own read: no ps forked every second on a TCG Dom0.
