@@ -108,7 +108,7 @@ run_scenario() {
   xl dmesg -c >> "$dlog" 2>/dev/null
   sleep 1
   local T1=$EPOCHREALTIME destroy_rc=0
-  if xl domid "$name" >/dev/null 2>&1; then xl destroy "$name"; destroy_rc=$?; fi
+  if timeout -k 5 20 xl domid "$name" >/dev/null 2>&1; then timeout -k 5 60 xl destroy "$name"; destroy_rc=$?; fi
   local t_destroy; t_destroy=$(elapsed "$T1")
   sleep 1
   local dm_left=no; [ -n "$dmpid" ] && [ -d /proc/$dmpid ] && dm_left=yes

@@ -96,13 +96,13 @@ class NestedLabBootTest {
         // its guests fail now and then for reasons of their own (a busybox that crashed mid-check, once), which
         // is reported here but is not stubdm's failure.
         for (String sc : scenarios.trim().split("\\s+")) {
-            assertTrue(summaries.containsKey(sc), "no summary for " + sc + ":\n" + report);
             boolean passed = results.contains("STUBDM-LAB-RESULT " + sc + " PASS");
             if (sc.endsWith("@qemu")) {
-                if (!passed) {
+                if (!passed || !summaries.containsKey(sc)) {
                     System.out.println("NestedLabBootTest: the qemu-xen baseline " + sc + " did not pass (not a stubdm failure)");
                 }
             } else {
+                assertTrue(summaries.containsKey(sc), "no summary for " + sc + ":\n" + report);
                 assertTrue(passed, "scenario " + sc + " did not pass:\n" + report);
             }
         }
