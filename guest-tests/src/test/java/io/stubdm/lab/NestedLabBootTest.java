@@ -29,11 +29,13 @@ import org.junit.jupiter.api.Test;
  */
 class NestedLabBootTest {
     /**
-     * Both media and both NICs, each under both device models. Not the IDE disk with the e1000's iPXE ROM:
+     * Both media and both NICs, each under both device models, and under stubdm a guest that unplugs its
+     * emulated disk and NIC through the platform device (pv). Not the IDE disk with the e1000's iPXE ROM:
      * under nested TCG that pairing triple-faults in syslinux's int13 load now and then, with qemu-xen as with
      * stubdm (guest-tests/lab/README.md, pitfall 13).
      */
-    private static final String DEFAULT_SCENARIOS = "ide-rtl8139@stubdm cd-e1000@stubdm ide-rtl8139@qemu cd-e1000@qemu";
+    private static final String DEFAULT_SCENARIOS =
+            "ide-rtl8139@stubdm cd-e1000@stubdm pv-rtl8139@stubdm ide-rtl8139@qemu cd-e1000@qemu";
 
     @Test
     void linuxGuestsBootUnderStubdmAndQemuXenSideBySide() throws Exception {
