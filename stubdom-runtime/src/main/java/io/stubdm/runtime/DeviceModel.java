@@ -68,7 +68,6 @@ public final class DeviceModel implements AutoCloseable {
     private final IoBus ports = IoBus.ports();
     private final IoBus mmio = IoBus.mmio();
     private final PciConfigBus pciConfig = new PciConfigBus();
-    private final IoreqDispatcher dispatcher;
     private final IoreqServer server;
     private final XenfvMachine machine;
     private final List<SerialPort> serialPorts = new ArrayList<>();
@@ -90,7 +89,7 @@ public final class DeviceModel implements AutoCloseable {
         loop = new DeviceLoop(hypervisor.openEventChannels(), LOOP_THREAD_PREFIX + domid);
         toClose.add(loop);
         memory = new MapCacheGuestMemory(hypervisor.foreignMemory(domid));
-        dispatcher = new IoreqDispatcher(ports, mmio, pciConfig, memory);
+        IoreqDispatcher dispatcher = new IoreqDispatcher(ports, mmio, pciConfig, memory);
         server = new IoreqServer(hypervisor, domid, args.maxVcpus(), loop, dispatcher);
         XenfvMachine.Config config = new XenfvMachine.Config(args.maxVcpus(), args.memoryMiB() << 20,
                 args.bootOrder(), args.machine().acpi(), args.mode() == DeviceModelArgs.Mode.XENFV);
@@ -256,8 +255,8 @@ public final class DeviceModel implements AutoCloseable {
         Optional<OptionRom> rom = Optional.empty();
         String romfile = opts.get("romfile", args.globals(model).getOrDefault("romfile", NIC_ROMS.get(model)));
         if (!romfile.isEmpty()) {
-            int vendor = model.equals("e1000") ? 0x8086 : 0x10ec;
-            int deviceId = model.equals("e1000") ? 0x100e : 0x8139;
+            int vendor = model.equals("e1000") ? E1000.VENDOR_ID : Rtl8139.VENDOR_REALTEK;
+            int deviceId = model.equals("e1000") ? E1000.DEVICE_ID : Rtl8139.DEVICE_8139;
             OptionRomFinder.Lookup lookup = roms.find(romfile, vendor, deviceId);
             lookup.warnings().forEach(w -> LOG.log(Level.WARNING, model + " " + netdevId + ": " + w));
             rom = lookup.rom();
