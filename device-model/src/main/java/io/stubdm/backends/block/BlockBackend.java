@@ -1,6 +1,7 @@
 package io.stubdm.backends.block;
 
 import java.nio.ByteBuffer;
+import java.util.List;
 
 /**
  * A disk image or block device behind an emulated drive. Requests run on the backend's own threads; each
@@ -28,6 +29,32 @@ public interface BlockBackend extends AutoCloseable {
     /** Writes {@code src}'s remaining bytes at {@code offset}; refused with an error on a read-only drive. */
     void write(long offset, ByteBuffer src, Completion done);
 
+    /**
+     * Fills the buffers in order from consecutive bytes starting at {@code offset}, as one request: a DMA
+     * transfer scattered over a PRD table's regions costs one trip to the backend's threads, not one per region.
+     * Each buffer's remaining bytes must be a multiple of {@link #sectorSize()}.
+     */
+    default void readScattered(long offset, List<ByteBuffer> dsts, Completion done) {
+        Joined joined = new Joined(dsts.size(), done);
+        long at = offset;
+        for (ByteBuffer b : dsts) {
+            int length = b.remaining();
+            read(at, b, joined::partDone);
+            at += length;
+        }
+    }
+
+    /** Writes the buffers' remaining bytes in order at consecutive offsets from {@code offset}, as one request. */
+    default void writeGathered(long offset, List<ByteBuffer> srcs, Completion done) {
+        Joined joined = new Joined(srcs.size(), done);
+        long at = offset;
+        for (ByteBuffer b : srcs) {
+            int length = b.remaining();
+            write(at, b, joined::partDone);
+            at += length;
+        }
+    }
+
     /** Completes once every write that completed before it is on stable storage. */
     void flush(Completion done);
 
@@ -44,6 +71,31 @@ public interface BlockBackend extends AutoCloseable {
     interface Completion {
         /** {@code error} is null on success, else what went wrong (the device turns it into a guest-visible error). */
         void done(BlockError error);
+    }
+
+    /** The completion of a request made of parts: runs once, after the last part, with the first error. */
+    final class Joined {
+        private int outstanding;
+        private BlockError firstError;
+        private final Completion done;
+
+        Joined(int parts, Completion done) {
+            this.outstanding = parts;
+            this.done = done;
+            if (parts == 0) {
+                done.done(null);
+            }
+        }
+
+        /** Parts complete on the device loop, one at a time, so a plain counter is enough. */
+        void partDone(BlockError error) {
+            if (error != null && firstError == null) {
+                firstError = error;
+            }
+            if (--outstanding == 0) {
+                done.done(firstError);
+            }
+        }
     }
 
     /** Why a request failed, in terms a device can report to the guest. */

@@ -4,6 +4,7 @@ import io.stubdm.backends.block.BlockBackend.BlockError.Kind;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
@@ -98,6 +99,71 @@ abstract class ThreadedBlockBackend implements BlockBackend {
             stats.readOps.incrementAndGet();
             stats.readBytes.addAndGet(length);
         });
+    }
+
+    /** One request on one I/O thread, reading region after region: one hand-off each way for the whole transfer. */
+    @Override
+    public final void readScattered(long offset, List<ByteBuffer> dsts, Completion done) {
+        long length = totalRemaining(dsts);
+        BlockError refused = length < 0 ? misaligned(dsts) : checkRange(offset, length);
+        if (refused != null) {
+            fail(done, refused);
+            return;
+        }
+        submit(done, stats.readNanos, () -> {
+            long at = offset;
+            for (ByteBuffer b : dsts) {
+                int n = b.remaining();
+                readAt(at, b);
+                at += n;
+            }
+            stats.readOps.incrementAndGet();
+            stats.readBytes.addAndGet(length);
+        });
+    }
+
+    @Override
+    public final void writeGathered(long offset, List<ByteBuffer> srcs, Completion done) {
+        if (readOnly) {
+            fail(done, new BlockError(Kind.READ_ONLY, describe() + " is read-only"));
+            return;
+        }
+        long length = totalRemaining(srcs);
+        BlockError refused = length < 0 ? misaligned(srcs) : checkRange(offset, length);
+        if (refused != null) {
+            fail(done, refused);
+            return;
+        }
+        submit(done, stats.writeNanos, () -> {
+            long at = offset;
+            for (ByteBuffer b : srcs) {
+                int n = b.remaining();
+                writeAt(at, b);
+                at += n;
+            }
+            if (cache.syncsEveryWrite()) {
+                flushToStableStorage();
+            }
+            stats.writeOps.incrementAndGet();
+            stats.writeBytes.addAndGet(length);
+        });
+    }
+
+    /** The buffers' remaining bytes together, or -1 when one of them is not whole sectors. */
+    private long totalRemaining(List<ByteBuffer> buffers) {
+        long total = 0;
+        for (ByteBuffer b : buffers) {
+            if (b.remaining() % sectorSize() != 0) {
+                return -1;
+            }
+            total += b.remaining();
+        }
+        return total;
+    }
+
+    private BlockError misaligned(List<ByteBuffer> buffers) {
+        return new BlockError(Kind.OUT_OF_RANGE, "a scattered request's regions must each be whole "
+                + sectorSize() + "-byte sectors");
     }
 
     @Override

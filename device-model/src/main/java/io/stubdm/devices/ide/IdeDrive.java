@@ -338,14 +338,7 @@ public abstract sealed class IdeDrive permits AtaDisk, AtapiCdrom {
      */
     final void dmaRead(BlockBackend backend, long offset, GuestBuffers buffers, Consumer<BlockError> then) {
         if (buffers.wholeBlocks(backend.sectorSize())) {
-            Batch batch = new Batch(buffers::close, then);
-            long at = offset;
-            for (ByteBuffer b : buffers.buffers()) {
-                int length = b.remaining();
-                batch.read(backend, at, b);
-                at += length;
-            }
-            batch.seal();
+            new Batch(buffers::close, then).readScattered(backend, offset, buffers.buffers()).seal();
             return;
         }
         ByteBuffer bounce = ByteBuffer.allocate((int) buffers.length());
@@ -360,14 +353,7 @@ public abstract sealed class IdeDrive permits AtaDisk, AtapiCdrom {
     /** Writes the PRD regions' data at {@code offset}, the same two ways as {@link #dmaRead}. */
     final void dmaWrite(BlockBackend backend, long offset, GuestBuffers buffers, Consumer<BlockError> then) {
         if (buffers.wholeBlocks(backend.sectorSize())) {
-            Batch batch = new Batch(buffers::close, then);
-            long at = offset;
-            for (ByteBuffer b : buffers.buffers()) {
-                int length = b.remaining();
-                batch.write(backend, at, b);
-                at += length;
-            }
-            batch.seal();
+            new Batch(buffers::close, then).writeGathered(backend, offset, buffers.buffers()).seal();
             return;
         }
         ByteBuffer bounce = ByteBuffer.allocate((int) buffers.length());
@@ -410,6 +396,27 @@ public abstract sealed class IdeDrive permits AtaDisk, AtapiCdrom {
             BlockBackend.Completion done = part();
             try {
                 backend.write(offset, src, done);
+            } catch (RuntimeException e) {
+                done.done(refused(e));
+            }
+            return this;
+        }
+
+        /** The regions of one DMA transfer, read as one backend request. */
+        Batch readScattered(BlockBackend backend, long offset, List<ByteBuffer> dsts) {
+            BlockBackend.Completion done = part();
+            try {
+                backend.readScattered(offset, dsts, done);
+            } catch (RuntimeException e) {
+                done.done(refused(e));
+            }
+            return this;
+        }
+
+        Batch writeGathered(BlockBackend backend, long offset, List<ByteBuffer> srcs) {
+            BlockBackend.Completion done = part();
+            try {
+                backend.writeGathered(offset, srcs, done);
             } catch (RuntimeException e) {
                 done.done(refused(e));
             }

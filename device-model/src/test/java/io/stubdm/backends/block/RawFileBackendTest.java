@@ -7,6 +7,7 @@ import static io.stubdm.backends.block.BlockTesting.read;
 import static io.stubdm.backends.block.BlockTesting.write;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -19,6 +20,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -74,6 +76,62 @@ class RawFileBackendTest {
         assertArrayEquals(filled(1024, 0x5a), Arrays.copyOfRange(after, 512, 1536));
         assertEquals(0, after[511]);
         assertEquals(0, after[1536]);
+    }
+
+    /** A PRD table's regions: one request fills them in order from consecutive image bytes. */
+    @Test
+    void scatteredReadFillsRegionsInOrderAsOneRequest() throws IOException {
+        byte[] content = pattern(SIZE, 5);
+        try (RawFileBackend disk = RawFileBackend.open(image(content), true, Cache.WRITEBACK, loop)) {
+            ByteBuffer[] regions = {ByteBuffer.allocate(4096), ByteBuffer.allocateDirect(512), ByteBuffer.allocate(65536)};
+            assertNull(await(done -> disk.readScattered(8192, List.of(regions), done)));
+            int at = 8192;
+            for (ByteBuffer r : regions) {
+                assertEquals(r.limit(), r.position(), "each region is filled to its limit");
+                byte[] got = new byte[r.capacity()];
+                r.get(0, got);
+                assertArrayEquals(Arrays.copyOfRange(content, at, at + got.length), got);
+                at += got.length;
+            }
+            assertEquals(1, disk.stats().readOps.get());
+            assertEquals(4096 + 512 + 65536, disk.stats().readBytes.get());
+        }
+    }
+
+    @Test
+    void gatheredWriteLandsAtConsecutiveOffsets() throws IOException {
+        Path file = image(new byte[SIZE]);
+        try (RawFileBackend disk = RawFileBackend.open(file, false, Cache.WRITETHROUGH, loop)) {
+            assertNull(await(done -> disk.writeGathered(1024, List.of(ByteBuffer.wrap(filled(512, 1)),
+                    ByteBuffer.wrap(filled(1536, 2))), done)));
+            assertEquals(1, disk.stats().writeOps.get());
+        }
+        byte[] after = Files.readAllBytes(file);
+        assertArrayEquals(filled(512, 1), Arrays.copyOfRange(after, 1024, 1536));
+        assertArrayEquals(filled(1536, 2), Arrays.copyOfRange(after, 1536, 3072));
+        assertEquals(0, after[1023]);
+        assertEquals(0, after[3072]);
+    }
+
+    /** Refused as a whole, before any I/O: a region that is not whole sectors, or a transfer past the end. */
+    @Test
+    void scatteredRequestsThatDoNotFitTouchNothing() throws IOException {
+        Path file = image(new byte[SIZE]);
+        try (RawFileBackend disk = RawFileBackend.open(file, false, Cache.WRITEBACK, loop)) {
+            BlockError odd = await(done -> disk.writeGathered(0, List.of(ByteBuffer.wrap(filled(512, 9)),
+                    ByteBuffer.wrap(filled(100, 9))), done));
+            assertEquals(Kind.OUT_OF_RANGE, odd.kind());
+            assertTrue(odd.message().contains("whole 512-byte sectors"), odd.message());
+            BlockError beyond = await(done -> disk.writeGathered(SIZE - 1024, List.of(ByteBuffer.wrap(filled(1024, 9)),
+                    ByteBuffer.wrap(filled(512, 9))), done));
+            assertEquals(Kind.OUT_OF_RANGE, beyond.kind());
+            ByteBuffer untouched = ByteBuffer.wrap(filled(512, 0x77));
+            assertEquals(Kind.OUT_OF_RANGE, await(done -> disk.readScattered(SIZE - 512, List.of(untouched,
+                    ByteBuffer.allocate(512)), done)).kind());
+            assertEquals(0, untouched.position());
+            assertArrayEquals(filled(512, 0x77), untouched.array());
+        }
+        assertArrayEquals(new byte[SIZE], Files.readAllBytes(file));
     }
 
     @Test
