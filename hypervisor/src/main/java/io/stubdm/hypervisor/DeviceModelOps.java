@@ -57,6 +57,13 @@ public interface DeviceModelOps {
 
     void setMemType(MemType type, long firstPfn, int count);
 
+    /**
+     * {@code XENMEM_populate_physmap} (libxenctrl's {@code xc_domain_populate_physmap_exact}) of {@code count}
+     * 4 KiB frames from {@code firstGfn}: memory the domain builder left to the device model, its video RAM. Not a
+     * dm_op: only possible before the hypervisor handles are restricted to the guest.
+     */
+    void populatePhysmap(long firstGfn, int count);
+
     /** {@code XEN_DMOP_relocate_memory}: move {@code count} pages from {@code srcGfn} to {@code dstGfn}. */
     void relocateMemory(int count, long srcGfn, long dstGfn);
 

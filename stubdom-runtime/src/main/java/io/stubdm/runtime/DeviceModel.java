@@ -12,21 +12,25 @@ import io.stubdm.devices.ide.IdeDrive;
 import io.stubdm.devices.pci.PciFunction;
 import io.stubdm.devices.e1000.E1000;
 import io.stubdm.devices.rtl8139.Rtl8139;
+import io.stubdm.devices.vga.StdVga;
 import io.stubdm.firmware.OptionRom;
 import io.stubdm.firmware.OptionRomFinder;
 import io.stubdm.hypervisor.Hypervisor;
 import io.stubdm.hypervisor.MapCacheGuestMemory;
+import io.stubdm.hypervisor.XenException;
 import io.stubdm.hypervisor.XenStore;
 import io.stubdm.ioreq.DeviceLoop;
 import io.stubdm.ioreq.IoBus;
 import io.stubdm.ioreq.IoreqDispatcher;
 import io.stubdm.ioreq.IoreqServer;
 import io.stubdm.ioreq.PciConfigBus;
+import io.stubdm.machine.GuestRamVideoMemory;
 import io.stubdm.machine.XenfvMachine;
 import io.stubdm.runtime.cli.DeviceModelArgs;
 import io.stubdm.runtime.cli.QemuOpts;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -75,6 +79,8 @@ public final class DeviceModel implements AutoCloseable {
     private final Map<String, NetBackends.Netdev> netdevs = new LinkedHashMap<>();
     /** NICs by the id of the -netdev they use. */
     private final Map<String, PciFunction> nics = new LinkedHashMap<>();
+    private final Hypervisor hypervisor;
+    private StdVga vga;
     private final List<AutoCloseable> toClose = new ArrayList<>();
     private volatile boolean loopStarted;
     private boolean closed;
@@ -85,6 +91,7 @@ public final class DeviceModel implements AutoCloseable {
                     + "stub domain comes with the stub-domain work)");
         }
         this.args = args;
+        this.hypervisor = hypervisor;
         int domid = args.domid();
         loop = new DeviceLoop(hypervisor.openEventChannels(), LOOP_THREAD_PREFIX + domid);
         toClose.add(loop);
@@ -230,15 +237,70 @@ public final class DeviceModel implements AutoCloseable {
                 attachDrive((bus.charAt(4) - '0') * 2 + unit, spec, driveId, cdrom);
                 break;
             }
-            case "cirrus-vga":
             case "VGA":
+                plugStdVga(device, roms);
+                break;
+            case "cirrus-vga":
             case "qxl-vga":
-                throw new IllegalArgumentException("-device " + driver + ": stubdm has no emulated display yet; set "
-                        + "vga=\"none\" (and vnc=0) in the guest's xl config");
+                throw new IllegalArgumentException("-device " + driver + ": stubdm emulates the standard VGA only; set "
+                        + "vga=\"stdvga\" (or vga=\"none\") in the guest's xl config");
             default:
-                throw new IllegalArgumentException("-device " + driver + ": stubdm has no such device (it has e1000, "
-                        + "rtl8139, ide-hd and ide-cd)");
+                throw new IllegalArgumentException("-device " + driver + ": stubdm has no such device (it has VGA, "
+                        + "e1000, rtl8139, ide-hd and ide-cd)");
         }
+    }
+
+    /**
+     * {@code -device VGA,vgamem_mb=N} (xl's {@code vga="stdvga"}): video RAM populated in the guest above its RAM
+     * block, as qemu-xen does it, and SeaBIOS's vgabios-stdvga.bin in the ROM BAR.
+     */
+    private void plugStdVga(QemuOpts device, OptionRomFinder roms) {
+        if (vga != null) {
+            throw new IllegalArgumentException("-device VGA is given twice: stubdm has one display adapter");
+        }
+        QemuOpts opts = device.only(Set.of("driver", "id", "vgamem_mb", "addr", "romfile"));
+        int vgamemMiB = opts.integer("vgamem_mb", 16);
+        if (vgamemMiB < 1 || vgamemMiB > 256 || Integer.bitCount(vgamemMiB) != 1) {
+            throw new IllegalArgumentException("-device VGA,vgamem_mb=" + vgamemMiB + ": video RAM is a power of two "
+                    + "from 1 to 256 MiB");
+        }
+        long lowMemoryTop = args.machine().maxRamBelow4g().orElse(GuestRamVideoMemory.DEFAULT_LOW_MEMORY_TOP);
+        long home = GuestRamVideoMemory.homeAddress(args.memoryMiB() << 20, lowMemoryTop);
+        GuestRamVideoMemory vram;
+        try {
+            vram = new GuestRamVideoMemory(hypervisor.deviceModel(args.domid()),
+                    hypervisor.foreignMemory(args.domid()), home, vgamemMiB << 20);
+        } catch (XenException e) {
+            throw new IllegalArgumentException("-device VGA: Xen would not give the guest its " + vgamemMiB
+                    + " MiB of video RAM at 0x" + Long.toHexString(home) + " (" + e.getMessage() + "); is videoram= "
+                    + "in the xl config smaller than vgamem_mb?", e);
+        }
+        toClose.add(vram);
+        String romfile = opts.get("romfile", "vgabios-stdvga.bin");
+        Optional<byte[]> bios = Optional.empty();
+        if (!romfile.isEmpty()) {
+            OptionRomFinder.Lookup lookup = roms.find(romfile, StdVga.VENDOR_BOCHS, StdVga.DEVICE_STD_VGA);
+            lookup.warnings().forEach(w -> LOG.log(Level.WARNING, "VGA: " + w));
+            bios = lookup.rom().map(r -> {
+                ByteBuffer contents = r.contents();
+                byte[] image = new byte[contents.remaining()];
+                contents.get(image);
+                return image;
+            });
+        }
+        vga = new StdVga(vram, bios);
+        int slot = opts.get("addr") == null ? machine.nextFreeSlot() : parseSlot(opts.get("addr"));
+        machine.plug(slot, vga);
+        for (StdVga.LegacyRange r : vga.legacyRanges()) {
+            (r.mmio() ? mmio : ports).register(r.base(), r.length(), r.device(), r.name());
+        }
+        LOG.log(Level.INFO, String.format("VGA (std) at 00:%02x.0, %d MiB video RAM at 0x%x, %s", slot, vgamemMiB, home,
+                bios.isPresent() ? "VGA BIOS " + romfile : "no VGA BIOS"));
+    }
+
+    /** The display adapter, if the command line has one. */
+    public Optional<StdVga> vga() {
+        return Optional.ofNullable(vga);
     }
 
     private void plugNic(String model, QemuOpts device, OptionRomFinder roms) {

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.stubdm.backends.block.BlockStats;
+import io.stubdm.devices.vga.StdVga;
+import io.stubdm.devices.vga.VgaRenderer;
 import io.stubdm.firmware.OptionRomFinder;
 import io.stubdm.hypervisor.Hypervisor;
 import io.stubdm.hypervisor.XenStore;
@@ -162,11 +164,77 @@ public final class DeviceModelProcess implements AutoCloseable {
                     throw new QmpError(QmpError.GENERIC_ERROR, "the ACPI power button of a Xen HVM guest is Xen's: "
                             + "use 'xl trigger " + dm.args().domid() + " power' (or 'xl shutdown -F')");
                 })
+                .register("screendump", this::screendump)
+                .register("human-monitor-command", this::humanMonitorCommand)
                 .register("quit", a -> {
                     LOG.log(Level.INFO, "QMP quit");
                     quit.countDown();
                     return JSON.objectNode();
                 });
+    }
+
+    /** {@code screendump {"filename": ..., "format": "ppm"|"png"}}: what the display shows now, to a file. */
+    private JsonNode screendump(JsonNode a) throws QmpError {
+        String file = a.path("filename").asText(null);
+        if (file == null || file.isEmpty()) {
+            throw new QmpError(QmpError.GENERIC_ERROR, "Parameter 'filename' is missing");
+        }
+        Screendump.Format format;
+        try {
+            format = Screendump.Format.parse(a.path("format").asText("ppm"));
+        } catch (IllegalArgumentException e) {
+            throw new QmpError(QmpError.GENERIC_ERROR, e.getMessage());
+        }
+        takeScreendump(Path.of(file), format);
+        return JSON.objectNode();
+    }
+
+    private void takeScreendump(Path file, Screendump.Format format) throws QmpError {
+        VgaRenderer renderer = dm.vga().map(StdVga::renderer).orElseThrow(() -> new QmpError(QmpError.GENERIC_ERROR,
+                "There is no console to take a screendump from (the guest has vga=\"none\")"));
+        // The picture is taken on the device loop, which owns the adapter; the file is written here.
+        VgaRenderer.Frame frame = dm.onLoop(renderer::render);
+        try {
+            Screendump.write(frame, file, format);
+        } catch (IOException | RuntimeException e) {
+            throw new QmpError(QmpError.GENERIC_ERROR, "screendump to " + file + " failed: " + e.getMessage());
+        }
+    }
+
+    /**
+     * {@code human-monitor-command}, what {@code xl qemu-monitor-command} sends: of QEMU's human monitor, stubdm
+     * has {@code screendump [-f ppm|png] FILE} (PNG also when the name ends in .png). As in QEMU, a command's
+     * failure is the text it returns, not a QMP error.
+     */
+    private JsonNode humanMonitorCommand(JsonNode a) {
+        String line = a.path("command-line").asText("").trim();
+        String[] words = line.isEmpty() ? new String[0] : line.split("\\s+");
+        if (words.length == 0 || !words[0].equals("screendump")) {
+            return JSON.textNode(words.length == 0 ? "" : "unknown command: '" + words[0] + "' (stubdm's monitor has "
+                    + "screendump)\r\n");
+        }
+        String file = null;
+        String formatName = null;
+        for (int i = 1; i < words.length; i++) {
+            if (words[i].equals("-f") && i + 1 < words.length) {
+                formatName = words[++i];
+            } else if (file == null) {
+                file = words[i];
+            } else {
+                return JSON.textNode("screendump: unexpected '" + words[i] + "'\r\n");
+            }
+        }
+        if (file == null) {
+            return JSON.textNode("screendump: a file name is needed\r\n");
+        }
+        try {
+            Screendump.Format format = formatName != null ? Screendump.Format.parse(formatName)
+                    : file.endsWith(".png") ? Screendump.Format.PNG : Screendump.Format.PPM;
+            takeScreendump(Path.of(file), format);
+            return JSON.textNode("");
+        } catch (QmpError | IllegalArgumentException e) {
+            return JSON.textNode(e.getMessage() + "\r\n");
+        }
     }
 
     private JsonNode queryStatus() {

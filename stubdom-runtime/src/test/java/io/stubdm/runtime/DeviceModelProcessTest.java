@@ -175,6 +175,67 @@ class DeviceModelProcessTest {
         assertEquals(0, cpu.pciConfigRead(0, 3, 0, 0x30, 4), "-global e1000.romfile= leaves the ROM BAR out");
     }
 
+    /**
+     * xl's {@code vga="stdvga"}: the adapter at 00:03.0 with its video RAM populated above the guest's RAM, a VBE
+     * mode the guest draws into, and QMP's screendump (and the human monitor's, which {@code xl
+     * qemu-monitor-command} reaches) writing what it shows.
+     */
+    @Test
+    void stdVgaShowsWhatTheGuestDrawsInScreendumps() throws Exception {
+        xen.createDomain(DOMID, 64L << 20, 1); // -m is what the domain builder populated; video RAM comes on top
+        process = start(List.of("-xen-domid", "5", "-chardev",
+                "socket,id=libxl-cmd,path=" + dir.resolve("qmp-libxl-5") + ",server=on,wait=off",
+                "-mon", "chardev=libxl-cmd,mode=control", "-machine", "xenfv", "-m", "64", "-net", "none",
+                "-vnc", "none", "-display", "none", "-device", "VGA,vgamem_mb=16"));
+        SimVcpu cpu = xen.domain(DOMID).vcpu(0);
+        assertEquals(0x11111234L, cpu.pciConfigRead(0, 3, 0, 0, 4));
+        assertTrue(xen.domain(DOMID).guestMemory().isRam(64L << 20, 16 << 20), "video RAM populated above RAM");
+        cpu.pciConfigWrite(0, 3, 0, 0x10, 4, 0xf0000000L);
+        cpu.pciConfigWrite(0, 3, 0, 0x04, 2, 0x0003);
+        int[][] mode = {{1, 320}, {2, 200}, {3, 32}, {4, 0x41}};
+        for (int[] r : mode) {
+            cpu.outw(0x1ce, r[0]);
+            cpu.outw(0x1cf, r[1]);
+        }
+        xen.domain(DOMID).guestMemory().writeValue(0xf0000000L + (7 * 320 + 9) * 4, 4, 0x3366cc);
+
+        try (QmpTestClient c = new QmpTestClient(dir.resolve("qmp-libxl-5"))) {
+            c.read();
+            c.call("{\"execute\":\"qmp_capabilities\",\"id\":1}");
+            Path png = dir.resolve("screen.png");
+            JsonNode r = c.call("{\"execute\":\"screendump\",\"arguments\":{\"filename\":\"" + png
+                    + "\",\"format\":\"png\"},\"id\":2}");
+            assertTrue(r.has("return"), r.toString());
+            java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(png.toFile());
+            assertEquals(320, image.getWidth());
+            assertEquals(200, image.getHeight());
+            assertEquals(0x3366cc, image.getRGB(9, 7) & 0xffffff);
+
+            Path ppm = dir.resolve("screen.ppm");
+            c.call("{\"execute\":\"screendump\",\"arguments\":{\"filename\":\"" + ppm + "\"},\"id\":3}");
+            byte[] bytes = Files.readAllBytes(ppm);
+            String header = "P6\n320 200\n255\n";
+            assertEquals(header, new String(bytes, 0, header.length(), StandardCharsets.US_ASCII));
+            int at = header.length() + (7 * 320 + 9) * 3;
+            assertArrayEquals(new byte[] {0x33, 0x66, (byte) 0xcc}, java.util.Arrays.copyOfRange(bytes, at, at + 3));
+
+            Path viaHmp = dir.resolve("hmp.png");
+            r = c.call("{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"screendump "
+                    + viaHmp + "\"},\"id\":4}");
+            assertEquals("", r.at("/return").asText());
+            assertEquals(320, javax.imageio.ImageIO.read(viaHmp.toFile()).getWidth());
+            r = c.call("{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"info cpus\"},"
+                    + "\"id\":5}");
+            assertTrue(r.at("/return").asText().startsWith("unknown command: 'info'"), r.toString());
+
+            r = c.call("{\"execute\":\"screendump\",\"arguments\":{},\"id\":6}");
+            assertEquals("GenericError", r.at("/error/class").asText(), r.toString());
+            r = c.call("{\"execute\":\"screendump\",\"arguments\":{\"filename\":\"" + dir.resolve("no/such/dir.png")
+                    + "\",\"format\":\"png\"},\"id\":7}");
+            assertTrue(r.at("/error/desc").asText().contains("no/such/dir.png"), r.toString());
+        }
+    }
+
     @Test
     void whatStubdmCannotServeIsRefusedByNameAndLeavesNothingBehind() throws Exception {
         xen.createDomain(DOMID, 256L << 20, 1);

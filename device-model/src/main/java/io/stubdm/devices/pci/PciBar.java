@@ -11,14 +11,32 @@ import io.stubdm.ioreq.IoBus;
 public final class PciBar {
     public enum Kind { IO, MEMORY32, MEMORY64 }
 
+    /**
+     * Where a BAR backed by guest RAM goes, instead of ioreq decode: a VGA's video RAM is moved under its BAR
+     * (qemu-xen's xen_add_to_physmap), so the guest's framebuffer accesses never reach the device model.
+     */
+    public interface RamPlacement {
+        /** The guest decoded the BAR at {@code address}: the memory must appear there. */
+        void placeAt(long address);
+
+        /** The BAR is no longer decoded: the memory leaves the guest's address space. */
+        void remove();
+    }
+
     final Kind kind;
     final long size;
     final boolean prefetchable;
     final BusDevice device;
+    final RamPlacement placement;
     final String name;
     IoBus.Registration mapping;
+    long placedAt = -1;
 
     private PciBar(Kind kind, long size, boolean prefetchable, BusDevice device, String name) {
+        this(kind, size, prefetchable, device, null, name);
+    }
+
+    private PciBar(Kind kind, long size, boolean prefetchable, BusDevice device, RamPlacement placement, String name) {
         if (size < (kind == Kind.IO ? 4 : 16) || Long.bitCount(size) != 1) {
             throw new IllegalArgumentException(name + ": BAR size must be a power of two (I/O >= 4, memory >= 16), not " + size);
         }
@@ -32,6 +50,7 @@ public final class PciBar {
         this.size = size;
         this.prefetchable = prefetchable;
         this.device = device;
+        this.placement = placement;
         this.name = name;
     }
 
@@ -41,6 +60,11 @@ public final class PciBar {
 
     public static PciBar memory32(long size, boolean prefetchable, BusDevice device, String name) {
         return new PciBar(Kind.MEMORY32, size, prefetchable, device, name);
+    }
+
+    /** A 32-bit memory BAR whose contents are guest RAM that {@code placement} moves where the guest puts it. */
+    public static PciBar ram32(long size, boolean prefetchable, RamPlacement placement, String name) {
+        return new PciBar(Kind.MEMORY32, size, prefetchable, null, placement, name);
     }
 
     /** Takes two BAR slots, the second holding the upper 32 address bits. */
@@ -58,6 +82,9 @@ public final class PciBar {
 
     /** Where the BAR is decoded now, or -1 when it is not (decode off, unprogrammed, or refused). */
     public long mappedAddress() {
+        if (placement != null) {
+            return placedAt;
+        }
         return mapping == null ? -1 : mapping.mapping().base();
     }
 

@@ -285,6 +285,16 @@ public abstract class PciFunction implements BusDevice, Resettable {
         if (address < 0) {
             return;
         }
+        if (bar.placement != null) {
+            try {
+                bar.placement.placeAt(address);
+                bar.placedAt = address;
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, String.format("%s: %s could not be placed at 0x%x: %s", name, bar.name, address,
+                        e.getMessage()));
+            }
+            return;
+        }
         IoBus target = bar.kind == PciBar.Kind.IO ? bus.ports() : bus.mmio();
         try {
             bar.mapping = target.register(address, bar.size, bar.device, name + " " + bar.name);
@@ -295,10 +305,18 @@ public abstract class PciFunction implements BusDevice, Resettable {
         }
     }
 
-    private static void unmap(PciBar bar) {
+    private void unmap(PciBar bar) {
         if (bar != null && bar.mapping != null) {
             bar.mapping.unregister();
             bar.mapping = null;
+        }
+        if (bar != null && bar.placedAt >= 0) {
+            bar.placedAt = -1;
+            try {
+                bar.placement.remove();
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, name + ": " + bar.name + " could not be removed: " + e.getMessage());
+            }
         }
     }
 

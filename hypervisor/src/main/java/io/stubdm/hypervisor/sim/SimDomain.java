@@ -187,9 +187,10 @@ public final class SimDomain {
         }
         for (int i = 0; i < r.count; i++) {
             long gpa = r.df ? r.data - (long) i * r.size : r.data + (long) i * r.size;
-            if (ram.isRam(gpa, r.size)) {
-                for (int b = 0; b < r.size; b++) {
-                    ram.backing.put((int) gpa + b, (byte) 0xff);
+            for (int b = 0; b < r.size; b++) {
+                ByteBuffer frame = ram.frame((gpa + b) >>> 12);
+                if (frame != null) {
+                    frame.put((int) ((gpa + b) & 0xfff), (byte) 0xff);
                 }
             }
         }
@@ -524,8 +525,9 @@ public final class SimDomain {
             byte[] copy = new byte[count << 12];
             for (int i = 0; i < count; i++) {
                 long pfn = firstPfn + i;
-                if (ram.isRamFrame(pfn)) {
-                    ram.backing.get((int) (pfn << 12), copy, i << 12, 4096);
+                ByteBuffer frame = ram.frame(pfn);
+                if (frame != null) {
+                    frame.get(0, copy, i << 12, 4096);
                 }
             }
             return copy;
@@ -561,7 +563,16 @@ public final class SimDomain {
                 if (count <= 0 || srcGfn < 0 || dstGfn < 0) {
                     throw new XenException("relocate_memory", XenException.EINVAL, "nr " + count);
                 }
+                ram.relocate(count, srcGfn, dstGfn);
                 log("relocate_memory", count, srcGfn, dstGfn);
+            }
+        }
+
+        @Override
+        public void populatePhysmap(long firstGfn, int count) {
+            synchronized (SimDomain.this) {
+                ram.populate(firstGfn, count);
+                log("populate_physmap", firstGfn, count);
             }
         }
 

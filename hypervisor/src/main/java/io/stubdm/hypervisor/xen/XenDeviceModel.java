@@ -139,6 +139,34 @@ final class XenDeviceModel implements DeviceModelOps {
         check(xendevicemodel_set_mem_type(handle, domid, type.code, firstPfn, count), "set_mem_type", type.name());
     }
 
+    /**
+     * Through a libxenctrl handle opened for the call and closed after it: an open one would be a privcmd handle
+     * that {@link #restrict()} does not cover.
+     */
+    @Override
+    public void populatePhysmap(long firstGfn, int count) {
+        if (XenLibs.Ctrl.UNAVAILABLE != null) {
+            throw new XenException("populate_physmap", XenException.ENOSYS, XenLibs.Ctrl.UNAVAILABLE);
+        }
+        if (count <= 0) {
+            throw new XenException("populate_physmap", XenException.EINVAL, "count " + count);
+        }
+        Pointer xch = XenLibs.Ctrl.xc_interface_open(null, null, 0);
+        if (xch == null) {
+            throw XenLibs.fail("xc_interface_open", "/dev/xen/privcmd");
+        }
+        try {
+            long[] gfns = new long[count];
+            for (int i = 0; i < count; i++) {
+                gfns[i] = firstGfn + i;
+            }
+            check(XenLibs.Ctrl.xc_domain_populate_physmap_exact(xch, domid, count, 0, 0, gfns), "populate_physmap",
+                    String.format("domain %d gfns 0x%x+%d", domid, firstGfn, count));
+        } finally {
+            XenLibs.Ctrl.xc_interface_close(xch);
+        }
+    }
+
     @Override
     public void relocateMemory(int count, long srcGfn, long dstGfn) {
         check(xendevicemodel_relocate_memory(handle, domid, count, srcGfn, dstGfn), "relocate_memory",

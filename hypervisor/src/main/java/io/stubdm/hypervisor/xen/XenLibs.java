@@ -77,6 +77,29 @@ final class XenLibs {
         static native int xendevicemodel_restrict(Pointer h, int domid);
     }
 
+    /**
+     * libxenctrl (Debian's libxenctrl.so.4.17), for the one call a device model needs from it: populating its video
+     * RAM. Bound on first use, so that a missing library costs only that.
+     */
+    static final class Ctrl {
+        static final String UNAVAILABLE;
+
+        static {
+            String why = null;
+            try {
+                Native.register(Ctrl.class, NativeLibrary.getInstance("libxenctrl.so.4.17"));
+            } catch (UnsatisfiedLinkError e) {
+                why = "libxenctrl.so.4.17 is not installed (Debian package libxenmisc4.17): " + e.getMessage();
+            }
+            UNAVAILABLE = why;
+        }
+
+        static native Pointer xc_interface_open(Pointer logger, Pointer dombuildLogger, int openFlags);
+        static native int xc_interface_close(Pointer xch);
+        static native int xc_domain_populate_physmap_exact(Pointer xch, int domid, long nrExtents, int extentOrder,
+                int memFlags, long[] extentStart);
+    }
+
     static final class ForeignMemory {
         static native Pointer xenforeignmemory_open(Pointer logger, int flags);
         static native int xenforeignmemory_close(Pointer h);

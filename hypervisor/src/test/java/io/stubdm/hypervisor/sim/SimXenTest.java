@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.stubdm.hypervisor.DeviceModelOps;
 import io.stubdm.hypervisor.EventChannels;
 import io.stubdm.hypervisor.ForeignMemory;
+import io.stubdm.hypervisor.GuestMemory;
 import io.stubdm.hypervisor.IoRangeType;
 import io.stubdm.hypervisor.MemType;
 import io.stubdm.hypervisor.ShutdownReason;
@@ -189,6 +190,40 @@ class SimXenTest {
             dom.select(q);
             return q.type;
         }).get());
+    }
+
+    /**
+     * Video RAM as qemu-xen handles it: populated above the guest's RAM, moved under the VGA BAR with
+     * relocate_memory (contents and all, the old frames becoming holes), dirty-tracked there, and moved back.
+     */
+    @Test
+    void populatedFramesMoveWithRelocateMemory() {
+        long above = (16 << 20) >> 12;
+        long bar = 0xf0000;
+        dm.populatePhysmap(above, 256);
+        GuestMemory guest = dom.guestMemory();
+        assertTrue(guest.isRam(above << 12, 1 << 20));
+        assertEquals(0, guest.readValue((above << 12) + 64, 8), "populated frames are zeroed");
+        guest.writeValue((above << 12) + 0x1008, 4, 0xc0ffee);
+
+        dm.relocateMemory(256, above, bar);
+        guest = dom.guestMemory(); // a device model drops its mappings of frames it moved
+        assertFalse(guest.isRam(above << 12, 4096), "the source frames are holes after the move");
+        assertEquals(0xc0ffee, guest.readValue((bar << 12) + 0x1008, 4), "the contents moved with the frames");
+        byte[] allDirty = new byte[32];
+        java.util.Arrays.fill(allDirty, (byte) 0xff);
+        assertArrayEquals(allDirty, dm.trackDirtyVram(bar, 256), "tracking the BAR's frames starts all dirty");
+        assertArrayEquals(new byte[32], dm.trackDirtyVram(bar, 256));
+        guest.writeValue((bar << 12) + 0x2000, 1, 7);
+        assertEquals(0x04, dm.trackDirtyVram(bar, 256)[0], "the guest's write through the BAR shows as dirty");
+
+        dm.relocateMemory(256, bar, above);
+        assertEquals(7, dom.guestMemory().readValue((above << 12) + 0x2000, 1));
+        assertEquals(XenException.EINVAL, errno(() -> dm.relocateMemory(1, bar, above + 256)), "nothing left there");
+        assertEquals(XenException.EEXIST, errno(() -> dm.populatePhysmap(above + 10, 1)));
+        assertEquals(XenException.EEXIST, errno(() -> dm.populatePhysmap(0x100, 1)), "the guest's own RAM");
+        assertEquals(XenException.EEXIST, errno(() -> dm.relocateMemory(1, above, 0x100)), "onto RAM");
+        assertEquals(XenException.ENOMEM, errno(() -> dm.populatePhysmap(0x800000, SimGuestRam.MAX_EXTRA_PAGES)));
     }
 
     @Test
