@@ -35,22 +35,27 @@ public interface BlockBackend extends AutoCloseable {
      * Each buffer's remaining bytes must be a multiple of {@link #sectorSize()}.
      */
     default void readScattered(long offset, List<ByteBuffer> dsts, Completion done) {
-        Joined joined = new Joined(dsts.size(), done);
-        long at = offset;
-        for (ByteBuffer b : dsts) {
-            int length = b.remaining();
-            read(at, b, joined::partDone);
-            at += length;
-        }
+        inParts(offset, dsts, done, this::read);
     }
 
     /** Writes the buffers' remaining bytes in order at consecutive offsets from {@code offset}, as one request. */
     default void writeGathered(long offset, List<ByteBuffer> srcs, Completion done) {
-        Joined joined = new Joined(srcs.size(), done);
+        inParts(offset, srcs, done, this::write);
+    }
+
+    /** A request on one buffer at one offset: {@link #read} or {@link #write}. */
+    @FunctionalInterface
+    interface PartRequest {
+        void issue(long offset, ByteBuffer buffer, Completion done);
+    }
+
+    /** What a backend without scattered requests does: one request per buffer, completed together. */
+    private static void inParts(long offset, List<ByteBuffer> buffers, Completion done, PartRequest request) {
+        Joined joined = new Joined(buffers.size(), done);
         long at = offset;
-        for (ByteBuffer b : srcs) {
+        for (ByteBuffer b : buffers) {
             int length = b.remaining();
-            write(at, b, joined::partDone);
+            request.issue(at, b, joined::partDone);
             at += length;
         }
     }

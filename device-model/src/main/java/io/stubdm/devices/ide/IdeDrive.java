@@ -383,50 +383,31 @@ public abstract sealed class IdeDrive permits AtaDisk, AtapiCdrom {
         }
 
         Batch read(BlockBackend backend, long offset, ByteBuffer dst) {
-            BlockBackend.Completion done = part();
-            try {
-                backend.read(offset, dst, done);
-            } catch (RuntimeException e) {
-                done.done(refused(e));
-            }
-            return this;
+            return request(done -> backend.read(offset, dst, done));
         }
 
         Batch write(BlockBackend backend, long offset, ByteBuffer src) {
-            BlockBackend.Completion done = part();
-            try {
-                backend.write(offset, src, done);
-            } catch (RuntimeException e) {
-                done.done(refused(e));
-            }
-            return this;
+            return request(done -> backend.write(offset, src, done));
         }
 
         /** The regions of one DMA transfer, read as one backend request. */
         Batch readScattered(BlockBackend backend, long offset, List<ByteBuffer> dsts) {
-            BlockBackend.Completion done = part();
-            try {
-                backend.readScattered(offset, dsts, done);
-            } catch (RuntimeException e) {
-                done.done(refused(e));
-            }
-            return this;
+            return request(done -> backend.readScattered(offset, dsts, done));
         }
 
         Batch writeGathered(BlockBackend backend, long offset, List<ByteBuffer> srcs) {
-            BlockBackend.Completion done = part();
-            try {
-                backend.writeGathered(offset, srcs, done);
-            } catch (RuntimeException e) {
-                done.done(refused(e));
-            }
-            return this;
+            return request(done -> backend.writeGathered(offset, srcs, done));
         }
 
         Batch flush(BlockBackend backend) {
+            return request(backend::flush);
+        }
+
+        /** One more request of this step; a backend that throws instead of completing fails just this part. */
+        private Batch request(Consumer<BlockBackend.Completion> issue) {
             BlockBackend.Completion done = part();
             try {
-                backend.flush(done);
+                issue.accept(done);
             } catch (RuntimeException e) {
                 done.done(refused(e));
             }
