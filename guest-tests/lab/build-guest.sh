@@ -8,6 +8,7 @@
 #   STUBDM-CHECK net <ifname> driver=<drv> ping=<ip> ok|FAIL received=<n>/<n> rtt_min/avg/max_ms=<a/b/c>
 #   STUBDM-CHECK serial-ready                       (then it waits up to 240 s for a line with Dom0's token)
 #   STUBDM-CHECK serial-echo <the line>|TIMEOUT
+#   STUBDM-CHECK vga-console <names>                (only with a VGA console; it also writes "STUBDM-VGA-OK" there)
 #   STUBDM-CHECK done uptime=<s>                    (then `poweroff -f`: ACPI S5 through PIIX4 PM)
 # Outputs, in $LAB_CACHE/guest/<key>/ (key: package versions + this script):
 #   disk.img  bootable IDE disk: MBR (syslinux mbr.bin), p1 FAT16 with syslinux + kernel + initrd,
@@ -147,6 +148,11 @@ while [ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
 done
 exec 4<&-
 say serial-echo "$echo_line"
+# On a VGA text console (vga="stdvga") a line for the lab to find in a screendump: the VT, not the serial port.
+if grep -qs VGA /sys/class/vtconsole/vtcon*/name; then
+  printf '\nSTUBDM-VGA-OK %s\n' "$(cat /sys/class/vtconsole/vtcon*/name | tr -s ' \n' ' ')" > /dev/tty1
+  say vga-console "$(cat /sys/class/vtconsole/vtcon*/name | tr -s ' \n' ' ')"
+fi
 say done uptime=$(up)
 sync
 poweroff -f

@@ -57,7 +57,7 @@ run_scenario() {
   fi
   xl unpause "$name"
 
-  local t_hvmloader="" t_seabios="" t_poweroff="" sent_echo="" sent_at=0 dm_ticks=0 f=() rss="" rss_max=0 shutdown_reason="" state="" last_state="" missing=0
+  local dm_died="" t_hvmloader="" t_seabios="" t_poweroff="" sent_echo="" sent_at=0 dm_ticks=0 f=() rss="" rss_max=0 shutdown_reason="" state="" last_state="" missing=0
   local deadline; deadline=$(( ${EPOCHREALTIME%.*} + GUEST_TIMEOUT ))
   local beat=${EPOCHREALTIME%.*}
   while :; do
@@ -102,10 +102,36 @@ run_scenario() {
     if [ -z "$state" ]; then
       missing=$((missing + 1)); [ $missing -ge 2 ] && { t_poweroff=$(elapsed "$T0"); break; }
     else missing=0; fi
+    # A device model that died leaves its guest stopped at the next emulated access: no reason to wait for
+    # GUEST_TIMEOUT (a JVM that crashed once cost a CI run 700 s of nothing).
+    # (With -no-shutdown it outlives the guest's power-off; the state is read again so a race cannot count.)
+    if [ -n "$dmpid" ] && [ ! -d /proc/$dmpid ]; then
+      sleep 3; state=$(timeout -k 5 20 xl list "$name" 2>/dev/null | awk 'NR==2{print $5}')
+      if [ "${state:3:1}" != s ]; then
+        dm_died=$(elapsed "$T0"); echo "STUBDM-LAB $sc t=$dm_died the device model (pid $dmpid) is gone while the guest runs"
+        break
+      fi
+    fi
     if [ "${EPOCHREALTIME%.*}" -ge "$deadline" ]; then echo "STUBDM-LAB $sc TIMEOUT after ${GUEST_TIMEOUT}s"; break; fi
     sleep 1
   done
   xl dmesg -c >> "$dlog" 2>/dev/null
+  # With a VGA (-stdvga): what the screen shows, through the device model's human monitor, as PNG in base64 on
+  # the console (run-lab.sh turns it back into a file).
+  local screen=""
+  if grep -q '^vga = "stdvga"' "$cfg"; then
+    screen=no
+    rm -f "/tmp/lab/$sc.png"
+    local shot; shot=$(timeout -k 5 60 xl qemu-monitor-command "$name" "screendump -f png /tmp/lab/$sc.png" 2>&1)
+    if [ -s "/tmp/lab/$sc.png" ]; then
+      screen=yes
+      echo "STUBDM-LAB-SCREEN $sc begin $(stat -c %s "/tmp/lab/$sc.png")"
+      base64 -w 100 "/tmp/lab/$sc.png" | sed "s/^/STUBDM-LAB-SCREEN $sc /"
+      echo "STUBDM-LAB-SCREEN $sc end"
+    else
+      echo "STUBDM-LAB $sc screendump failed: ${shot:-no file}"
+    fi
+  fi
   sleep 1
   local T1=$EPOCHREALTIME destroy_rc=0
   if timeout -k 5 20 xl domid "$name" >/dev/null 2>&1; then timeout -k 5 60 xl destroy "$name"; destroy_rc=$?; fi
@@ -152,11 +178,24 @@ run_scenario() {
       grep -Eq 'guest unplugged NICS \(.*\): \[.+\]' /var/log/xen/qemu-dm-$name.log || why="$why no-nic-unplug-in-dm-log"
     fi;;
   esac
+  if [ -n "$screen" ]; then
+    [ "$screen" = yes ] || why="$why no-screendump"
+    grep -q 'STUBDM-CHECK vga-console' "$slog" || why="$why no-vga-console"
+  fi
   [ -n "$t_done" ] || why="$why no-done"
   [ -n "$t_poweroff" ] || why="$why no-poweroff"
   [ "$shutdown_reason" = poweroff ] || why="$why shutdown=${shutdown_reason:-none}"
   [ "$destroy_rc" = 0 ] || why="$why destroy-rc=$destroy_rc"
   [ "$dm_left" = no ] || why="$why dm-still-running"
+  if [ -n "$dm_died" ]; then
+    why="$why dm-died"
+    # Died of a signal in native code (a JVM's fatal-error report, or the kernel's segfault / OOM-kill line
+    # for that pid): run-lab.sh boots the scenario again, because the nested machine kills Dom0 processes now
+    # and then (pitfall 18). A device model that exits by itself is a plain failure.
+    if [ -f /lab/hs_err_pid$dmpid.log ] || dmesg | grep -Eq "\[$dmpid\]: (segfault|general protection)|traps: [^ ]*\[$dmpid\]|Killed process $dmpid "; then
+      why="$why dm-crashed"
+    fi
+  fi
   cat <<EOF
 STUBDM-LAB ---------------- $sc (DM=$dm) ----------------
 STUBDM-LAB  seconds since 'xl create':
@@ -193,6 +232,9 @@ EOF
     echo "STUBDM-LAB $sc diagnostics:"
     tail -30 "$dlog" | sed 's/^/STUBDM-LAB   xl-dmesg: /'
     tail -20 /var/log/xen/xl-$name.log 2>/dev/null | sed 's/^/STUBDM-LAB   xl-log: /'
+    # A JVM that crashed writes hs_err_pid<pid>.log into its working directory: its head names the frame and
+    # the thread, its tail Dom0's memory map.
+    [ -n "$dmpid" ] && head -n 60 /lab/hs_err_pid$dmpid.log 2>/dev/null | sed 's/^/STUBDM-LAB   hs_err: /'
   fi
 }
 

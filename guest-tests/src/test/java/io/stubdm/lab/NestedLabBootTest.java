@@ -29,13 +29,17 @@ import org.junit.jupiter.api.Test;
  */
 class NestedLabBootTest {
     /**
-     * Both media and both NICs, each under both device models, and under stubdm a guest that unplugs its
-     * emulated disk and NIC through the platform device (pv). Not the IDE disk with the e1000's iPXE ROM:
-     * under nested TCG that pairing triple-faults in syslinux's int13 load now and then, with qemu-xen as with
-     * stubdm (guest-tests/lab/README.md, pitfall 13).
+     * The IDE disk as a qcow2 image and the ATAPI CD-ROM (with the standard VGA, whose screendump is read back),
+     * with both NICs, each under both device models, and
+     * under stubdm a guest that boots from the raw IDE disk and then unplugs its emulated disk and NIC through
+     * the platform device (pv). Not the IDE disk with the e1000's iPXE ROM: under nested TCG that pairing
+     * triple-faults in syslinux's int13 load now and then, with qemu-xen as with stubdm
+     * (guest-tests/lab/README.md, pitfall 13).
      */
     private static final String DEFAULT_SCENARIOS =
-            "ide-rtl8139@stubdm cd-e1000@stubdm pv-rtl8139@stubdm ide-rtl8139@qemu cd-e1000@qemu";
+            "qcow-rtl8139@stubdm cd-e1000-stdvga@stubdm pv-rtl8139@stubdm qcow-rtl8139@qemu cd-e1000-stdvga@qemu";
+    /** What the guest's init writes on its VGA console, and the screendump must show. */
+    private static final String VGA_MARKER = "STUBDM-VGA-OK";
 
     @Test
     void linuxGuestsBootUnderStubdmAndQemuXenSideBySide() throws Exception {
@@ -55,9 +59,12 @@ class NestedLabBootTest {
         ProcessBuilder pb = new ProcessBuilder("bash", script.toString()).redirectErrorStream(true);
         pb.environment().put("SCENARIOS", scenarios);
         pb.environment().put("STUBDM_DIST", dist.getParent().getParent().toString());
-        // CI has 60 minutes for everything: the lab, retries of a crashed nested machine included, gets 45.
-        pb.environment().putIfAbsent("LAB_BUDGET", "2700");
-        pb.environment().putIfAbsent("GUEST_TIMEOUT", "900");
+        Path screens = out.resolve("screens");
+        pb.environment().put("LAB_SCREENS", screens.toString());
+        // CI has 60 minutes for everything: the lab, retries of a crashed nested machine included, gets 48.
+        pb.environment().putIfAbsent("LAB_BUDGET", "2900");
+        // A healthy guest powers off within 300 s here; a device model that dies ends its scenario at once.
+        pb.environment().putIfAbsent("GUEST_TIMEOUT", "720");
         Process lab = pb.start();
         lab.getOutputStream().close();
         List<String> results = new ArrayList<>();
@@ -72,7 +79,7 @@ class NestedLabBootTest {
                 log.flush();
                 String l = line.replace("\r", "");
                 // The milestones and the verdicts on the build log; the rest is in lab-output.log.
-                if (l.startsWith("STUBDM-LAB") && !l.startsWith("STUBDM-LAB   ")) {
+                if (l.startsWith("STUBDM-LAB") && !l.startsWith("STUBDM-LAB   ") && !l.startsWith("STUBDM-LAB-SCREEN ")) {
                     System.out.println(l);
                 }
                 if (l.startsWith("STUBDM-LAB-RESULT ")) {
@@ -97,8 +104,15 @@ class NestedLabBootTest {
         // stubdm's scenarios must pass. qemu-xen's are the baseline the table compares against: under nested TCG
         // its guests fail now and then for reasons of their own (a busybox that crashed mid-check, once), which
         // is reported here but is not stubdm's failure.
+        Map<String, String> screenText = readScreens(scenarios, screens);
         for (String sc : scenarios.trim().split("\\s+")) {
             boolean passed = results.contains("STUBDM-LAB-RESULT " + sc + " PASS");
+            if (sc.contains("-stdvga")) {
+                boolean shown = screenText.getOrDefault(sc, "").contains(VGA_MARKER);
+                System.out.println("NestedLabBootTest: " + sc + " screen (" + screens.resolve(sc + ".png") + "):\n"
+                        + screenText.getOrDefault(sc, "(no screendump)"));
+                passed &= shown;
+            }
             if (sc.endsWith("@qemu")) {
                 if (!passed || !summaries.containsKey(sc)) {
                     System.out.println("NestedLabBootTest: the qemu-xen baseline " + sc + " did not pass (not a stubdm failure)");
@@ -108,5 +122,23 @@ class NestedLabBootTest {
                 assertTrue(passed, "scenario " + sc + " did not pass:\n" + report);
             }
         }
+    }
+
+    /** The text of each -stdvga scenario's screendump, read with the font of the host's VGA BIOS. */
+    private static Map<String, String> readScreens(String scenarios, Path screens) throws Exception {
+        Map<String, String> text = new LinkedHashMap<>();
+        Path bios = Path.of("/usr/share/seabios/vgabios-stdvga.bin");
+        java.util.Optional<byte[]> font = VgaScreenReader.fontFromVgaBios(bios);
+        for (String sc : scenarios.trim().split("\\s+")) {
+            Path png = screens.resolve(sc + ".png");
+            if (!sc.contains("-stdvga") || !Files.isReadable(png) || font.isEmpty()) {
+                continue;
+            }
+            java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(png.toFile());
+            String read = image == null ? null : new VgaScreenReader(font.get()).read(image);
+            text.put(sc, read != null ? read : "(not an 80x25 text screen: " + (image == null ? "unreadable"
+                    : image.getWidth() + "x" + image.getHeight()) + ")");
+        }
+        return text;
     }
 }
