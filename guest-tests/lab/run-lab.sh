@@ -189,7 +189,7 @@ while :; do
   left=""
   for sc in $todo; do
     r=$(grep -a "^STUBDM-LAB-RESULT $sc " "$LOG" | tail -n 1 | tr -d '\r' || true)  # none yet: set -e must not end us
-    case "$r" in ""|*nested-tcg-fault*|*dm-crashed*) left="$left $sc";; esac
+    case "$r" in ""|*nested-tcg-fault*|*dm-crashed*|*stuck-before-kernel*) left="$left $sc";; esac
   done
   left=${left# }
   [ -n "$left" ] && [ $attempt -lt "$LAB_RETRIES" ] || break
