@@ -203,8 +203,8 @@ public final class DeviceModelProcess implements AutoCloseable {
 
     /**
      * {@code human-monitor-command}, what {@code xl qemu-monitor-command} sends: of QEMU's human monitor, stubdm
-     * has {@code screendump [-f ppm|png] FILE} (PNG also when the name ends in .png). As in QEMU, a command's
-     * failure is the text it returns, not a QMP error.
+     * has {@code screendump FILE [-f ppm|png]} (QEMU 7.2's order; PNG also when the name ends in .png). As in
+     * QEMU, a command's failure is the text it returns, not a QMP error.
      */
     private JsonNode humanMonitorCommand(JsonNode a) {
         String line = a.path("command-line").asText("").trim();

@@ -224,6 +224,11 @@ class DeviceModelProcessTest {
                     + viaHmp + "\"},\"id\":4}");
             assertEquals("", r.at("/return").asText());
             assertEquals(320, javax.imageio.ImageIO.read(viaHmp.toFile()).getWidth());
+            Path hmpPng = dir.resolve("hmp-png.img");
+            r = c.call("{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"screendump "
+                    + hmpPng + " -f png\"},\"id\":8}");
+            assertEquals("", r.at("/return").asText());
+            assertEquals(200, javax.imageio.ImageIO.read(hmpPng.toFile()).getHeight(), "-f png after the name, as xl passes it");
             r = c.call("{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"info cpus\"},"
                     + "\"id\":5}");
             assertTrue(r.at("/return").asText().startsWith("unknown command: 'info'"), r.toString());
