@@ -68,6 +68,9 @@ run_scenario() {
       beat=${EPOCHREALTIME%.*}; echo "STUBDM-LAB $sc heartbeat t=$(elapsed "$T0")"
       tail -n 3 "$dlog" 2>/dev/null | sed "s/^/STUBDM-LAB $sc   xl-dmesg: /"
       tail -n 3 /var/log/xen/qemu-dm-$name.log 2>/dev/null | sed "s/^/STUBDM-LAB $sc   dm-log: /"
+      # The device model's size and threads, to tell a runaway (pitfall 18: a JVM at 1.3 GB a minute after start)
+      # from a leak.
+      [ -n "$dmpid" ] && [ -d /proc/$dmpid ] && echo "STUBDM-LAB $sc   dm: rss_kib=${rss:-?} threads=$(ls /proc/$dmpid/task 2>/dev/null | wc -l)"
     fi
     # Each xl call is bounded: twice this loop stopped for good inside one (pitfall 17), and with it the serial
     # token, the timings and the verdict.
