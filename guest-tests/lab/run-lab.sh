@@ -137,7 +137,7 @@ XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=2048M,max:2048M loglvl=all gu
 # interrupts off, Dom0 programs dying of SIGSEGV/SIGABRT just before). Dom0's job prints at least one line a
 # minute, so a console silent for LAB_STALL seconds means the nested machine, not a guest, is gone: the run
 # is stopped (and booted again, see below).
-LAB_STALL=${LAB_STALL:-300}
+LAB_STALL=${LAB_STALL:-240}
 # The nested machine's CPU model (pitfall 8: no AVX).
 LAB_CPU=${LAB_CPU:-max,-avx,-avx2}
 boot_lab() {
