@@ -30,7 +30,6 @@ import io.stubdm.runtime.cli.DeviceModelArgs;
 import io.stubdm.runtime.cli.QemuOpts;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -277,16 +276,11 @@ public final class DeviceModel implements AutoCloseable {
         }
         toClose.add(vram);
         String romfile = opts.get("romfile", "vgabios-stdvga.bin");
-        Optional<byte[]> bios = Optional.empty();
+        Optional<OptionRom> bios = Optional.empty();
         if (!romfile.isEmpty()) {
             OptionRomFinder.Lookup lookup = roms.find(romfile, StdVga.VENDOR_BOCHS, StdVga.DEVICE_STD_VGA);
             lookup.warnings().forEach(w -> LOG.log(Level.WARNING, "VGA: " + w));
-            bios = lookup.rom().map(r -> {
-                ByteBuffer contents = r.contents();
-                byte[] image = new byte[contents.remaining()];
-                contents.get(image);
-                return image;
-            });
+            bios = lookup.rom();
         }
         vga = new StdVga(vram, bios);
         int slot = opts.get("addr") == null ? machine.nextFreeSlot() : parseSlot(opts.get("addr"));

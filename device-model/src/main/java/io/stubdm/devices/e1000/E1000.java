@@ -154,12 +154,7 @@ public final class E1000 extends PciFunction {
         setInterruptPin(1);
         defineBar(0, PciBar.memory32(MMIO_SIZE, false, new MemoryWindow(), "mmio"));
         defineBar(1, PciBar.io(IO_SIZE, new IoWindow(), "io"));
-        rom.ifPresent(r -> {
-            ByteBuffer contents = r.contents();
-            byte[] image = new byte[contents.remaining()];
-            contents.get(image);
-            defineRom(image, r.name());
-        });
+        rom.ifPresent(this::defineRom);
         eeprom = new Eeprom(this.mac, DEVICE_ID);
         phy = new Phy(this::autonegotiationRestarted);
         interrupts = new Interrupts(regs, loop, this::setInterruptRequest);

@@ -4,10 +4,12 @@ import static io.stubdm.devices.pci.PciRegs.*;
 
 import io.stubdm.devices.IrqLine;
 import io.stubdm.devices.Resettable;
+import io.stubdm.firmware.OptionRom;
 import io.stubdm.hypervisor.ByteValues;
 import io.stubdm.ioreq.BusDevice;
 import io.stubdm.ioreq.IoBus;
 import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
@@ -111,6 +113,14 @@ public abstract class PciFunction implements BusDevice, Resettable {
         byte[] padded = Arrays.copyOf(image, size);
         rom = PciBar.memory32(size, false, new RomWindow(padded), romName);
         setWritable32(ROM_ADDRESS, ~(size - 1) | ROM_ENABLE);
+    }
+
+    /** The ROM BAR serves {@code rom}'s image (what {@link io.stubdm.firmware.OptionRomFinder} found). */
+    protected final void defineRom(OptionRom rom) {
+        ByteBuffer contents = rom.contents();
+        byte[] image = new byte[contents.remaining()];
+        contents.get(image);
+        defineRom(image, rom.name());
     }
 
     /** Appends a capability of {@code length} bytes to the list; returns its offset in config space. */

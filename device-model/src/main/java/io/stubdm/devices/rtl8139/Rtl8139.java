@@ -199,12 +199,7 @@ public final class Rtl8139 extends PciFunction {
         BusDevice window = new Window();
         defineBar(0, PciBar.io(WINDOW_BYTES, window, "registers (I/O)"));
         defineBar(1, PciBar.memory32(WINDOW_BYTES, false, window, "registers (memory)"));
-        rom.ifPresent(r -> {
-            ByteBuffer contents = r.contents();
-            byte[] image = new byte[contents.remaining()];
-            contents.get(image);
-            defineRom(image, r.name());
-        });
+        rom.ifPresent(this::defineRom);
         powerOn();
         backend.connect(loop, new Port());
     }

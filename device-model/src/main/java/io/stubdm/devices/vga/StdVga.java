@@ -2,6 +2,7 @@ package io.stubdm.devices.vga;
 
 import io.stubdm.devices.pci.PciBar;
 import io.stubdm.devices.pci.PciFunction;
+import io.stubdm.firmware.OptionRom;
 import io.stubdm.ioreq.BusDevice;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -42,13 +43,15 @@ public final class StdVga extends PciFunction {
     private final Vga vga;
     private final BochsDispi dispi;
     private final VgaRenderer renderer;
+    /** Ports 0x3C0-0x3DF as BAR2 mirrors them, offset 0 = 0x3C0. */
+    private final BusDevice portMirror;
 
     /** A fixed range the machine registers: I/O ports when {@code mmio} is false, guest-physical memory otherwise. */
     public record LegacyRange(boolean mmio, long base, int length, BusDevice device, String name) {
     }
 
-    /** {@code vgaBios} is the ROM image for the ROM BAR; without it SeaBIOS finds no VGA BIOS and shows nothing. */
-    public StdVga(VideoMemory vram, Optional<byte[]> vgaBios) {
+    /** {@code vgaBios} is the ROM for the ROM BAR; without it SeaBIOS finds no VGA BIOS and shows nothing. */
+    public StdVga(VideoMemory vram, Optional<OptionRom> vgaBios) {
         super("vga", VENDOR_BOCHS, DEVICE_STD_VGA, CLASS_VGA, REVISION);
         if (Integer.bitCount(vram.size()) != 1) {
             throw new IllegalArgumentException("video RAM must be a power of two, not " + vram.size() + " bytes");
@@ -57,9 +60,10 @@ public final class StdVga extends PciFunction {
         this.vga = new Vga(vram);
         this.dispi = new BochsDispi(vga);
         this.renderer = new VgaRenderer(vga, dispi);
+        this.portMirror = Vga.byteWide(offset -> vga.readPort(0x3c0 + offset), (offset, v) -> vga.writePort(0x3c0 + offset, v));
         defineBar(0, PciBar.ram32(vram.size(), true, vram, "vram"));
         defineBar(2, PciBar.memory32(MMIO_BAR_SIZE, false, new MmioBar(), "mmio"));
-        vgaBios.ifPresent(image -> defineRom(image, "vgabios-stdvga.bin"));
+        vgaBios.ifPresent(this::defineRom);
     }
 
     public List<LegacyRange> legacyRanges() {
@@ -89,11 +93,7 @@ public final class StdVga extends PciFunction {
         @Override
         public long read(long offset, int size) {
             if (offset >= MMIO_VGA_PORTS && offset + size <= MMIO_VGA_PORTS + MMIO_VGA_PORTS_SIZE) {
-                long v = 0;
-                for (int i = 0; i < size; i++) {
-                    v |= (long) vga.readPort(0x3c0 + (int) (offset - MMIO_VGA_PORTS) + i) << (8 * i);
-                }
-                return v;
+                return portMirror.read(offset - MMIO_VGA_PORTS, size);
             }
             if (offset >= MMIO_DISPI && offset + size <= MMIO_DISPI + MMIO_DISPI_SIZE && size == 2) {
                 return dispi.readRegister((int) (offset - MMIO_DISPI) / 2);
@@ -110,9 +110,7 @@ public final class StdVga extends PciFunction {
         @Override
         public void write(long offset, int size, long value) {
             if (offset >= MMIO_VGA_PORTS && offset + size <= MMIO_VGA_PORTS + MMIO_VGA_PORTS_SIZE) {
-                for (int i = 0; i < size; i++) {
-                    vga.writePort(0x3c0 + (int) (offset - MMIO_VGA_PORTS) + i, (int) (value >>> (8 * i)) & 0xff);
-                }
+                portMirror.write(offset - MMIO_VGA_PORTS, size, value);
             } else if (offset >= MMIO_DISPI && offset + size <= MMIO_DISPI + MMIO_DISPI_SIZE && size == 2) {
                 dispi.writeRegister((int) (offset - MMIO_DISPI) / 2, (int) value & 0xffff);
             }

@@ -179,12 +179,26 @@ public final class Vga implements Resettable {
 
     /** Ports 0x3B0-0x3DF, offset 0 = 0x3B0; a 16-bit access is two byte accesses (an index then its data). */
     public BusDevice ports() {
+        return byteWide(offset -> readPort(PORT_BASE + offset), (offset, v) -> writePort(PORT_BASE + offset, v));
+    }
+
+    /** Reads and writes one byte of a register file or memory at an offset. */
+    interface ByteAccess {
+        int read(int offset);
+    }
+
+    interface ByteStore {
+        void write(int offset, int value);
+    }
+
+    /** A bus device whose wider accesses are byte accesses in address order, as the VGA's 8-bit interface takes them. */
+    static BusDevice byteWide(ByteAccess reader, ByteStore writer) {
         return new BusDevice() {
             @Override
             public long read(long offset, int size) {
                 long v = 0;
                 for (int i = 0; i < size; i++) {
-                    v |= (long) readPort(PORT_BASE + (int) offset + i) << (8 * i);
+                    v |= (long) reader.read((int) offset + i) << (8 * i);
                 }
                 return v;
             }
@@ -192,7 +206,7 @@ public final class Vga implements Resettable {
             @Override
             public void write(long offset, int size, long value) {
                 for (int i = 0; i < size; i++) {
-                    writePort(PORT_BASE + (int) offset + i, (int) (value >>> (8 * i)) & 0xff);
+                    writer.write((int) offset + i, (int) (value >>> (8 * i)) & 0xff);
                 }
             }
         };
@@ -353,23 +367,7 @@ public final class Vga implements Resettable {
 
     /** The window as a bus device (offset 0 = 0xA0000); wider accesses are byte accesses in address order. */
     public BusDevice window() {
-        return new BusDevice() {
-            @Override
-            public long read(long offset, int size) {
-                long v = 0;
-                for (int i = 0; i < size; i++) {
-                    v |= (long) readMemory((int) offset + i) << (8 * i);
-                }
-                return v;
-            }
-
-            @Override
-            public void write(long offset, int size, long value) {
-                for (int i = 0; i < size; i++) {
-                    writeMemory((int) offset + i, (int) (value >>> (8 * i)) & 0xff);
-                }
-            }
-        };
+        return byteWide(this::readMemory, this::writeMemory);
     }
 
     /**

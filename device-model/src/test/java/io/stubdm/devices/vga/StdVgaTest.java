@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.stubdm.devices.IrqLine;
 import io.stubdm.devices.pci.PciBus;
+import io.stubdm.firmware.OptionRom;
 import io.stubdm.hypervisor.DeviceModelOps;
 import io.stubdm.hypervisor.GuestMemory;
 import io.stubdm.hypervisor.sim.SimVcpu;
@@ -41,7 +42,8 @@ class StdVgaTest {
 
     StdVgaTest() throws IOException {
         Path bios = Path.of("/usr/share/seabios/vgabios-stdvga.bin");
-        vga = new StdVga(vram, Files.isReadable(bios) ? Optional.of(Files.readAllBytes(bios)) : Optional.empty());
+        vga = new StdVga(vram, Files.isReadable(bios) ? Optional.of(OptionRom.parse(bios.getFileName().toString(),
+                Files.readAllBytes(bios), StdVga.VENDOR_BOCHS, StdVga.DEVICE_STD_VGA)) : Optional.empty());
         new PciBus(engine.pci(), engine.ports(), engine.mmio(), (device, pin) -> IrqLine.NONE).plug(VGA_SLOT, 0, vga);
         for (StdVga.LegacyRange r : vga.legacyRanges()) {
             (r.mmio() ? engine.mmio() : engine.ports()).register(r.base(), r.length(), r.device(), r.name());
