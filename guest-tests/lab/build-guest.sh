@@ -9,6 +9,9 @@
 #   STUBDM-CHECK serial-ready                       (then it waits up to 240 s for a line with Dom0's token)
 #   STUBDM-CHECK serial-echo <the line>|TIMEOUT
 #   STUBDM-CHECK vga-console <names>                (only with a VGA console; it also writes "STUBDM-VGA-OK" there)
+#   STUBDM-CHECK keyboard-ready                     (when Dom0's token line ends in " vnc" and there is a VGA console:
+#                                                    then it reads a line typed on the console's keyboard, 240 s)
+#   STUBDM-CHECK keyboard-line <the line>|TIMEOUT
 #   STUBDM-CHECK done uptime=<s>                    (then `poweroff -f`: ACPI S5 through PIIX4 PM)
 # Outputs, in $LAB_CACHE/guest/<key>/ (key: package versions + this script):
 #   disk.img  bootable IDE disk: MBR (syslinux mbr.bin), p1 FAT16 with syslinux + kernel + initrd,
@@ -152,6 +155,14 @@ say serial-echo "$echo_line"
 if grep -qs VGA /sys/class/vtconsole/vtcon*/name; then
   printf '\nSTUBDM-VGA-OK %s\n' "$(cat /sys/class/vtconsole/vtcon*/name | tr -s ' \n' ' ')" > /dev/tty1
   say vga-console "$(cat /sys/class/vtconsole/vtcon*/name | tr -s ' \n' ' ')"
+  # A VNC scenario types a line into the VT through the device model's VNC server and its PS/2 keyboard. The
+  # VT echoes it (so it is on the screen too) and hands it over at Enter.
+  case "$echo_line" in *" vnc")
+    say keyboard-ready
+    kbd_line=TIMEOUT
+    read -t 240 line < /dev/tty1 && kbd_line=$line
+    say keyboard-line "$kbd_line";;
+  esac
 fi
 say done uptime=$(up)
 sync

@@ -12,6 +12,9 @@ set -u
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mkdir -p /var/log/xen /tmp/lab
 OVERALL=0
+# The logs are text, but a guest's serial log can hold a stray binary byte (one did around the guest's power-off),
+# and then plain grep prints "binary file matches" instead of the line a check needs.
+grep() { command grep -a "$@"; }
 
 # Seconds (one decimal) since $1, an $EPOCHREALTIME value; pure bash (no fork: the pty reader calls it
 # per line, and a forked awk once came back empty under load).
@@ -22,7 +25,11 @@ run_scenario() {
   case "$sc" in *@*) dm=${sc#*@};; esac
   local slog=/tmp/lab/$sc-serial.log dlog=/tmp/lab/$sc-dmesg.log
   local token="stubdm-echo-$RANDOM$RANDOM"
-  : > "$slog"
+  # -vnc scenarios: the token line ends in " vnc", which tells the guest to read a line from its VT's keyboard;
+  # Dom0's RFB client (/lab/vncprobe) types one with this token through the device model's VNC server.
+  local vnc="" vnc_token="stubdm-vnc-$RANDOM$RANDOM" vnc_probe="" vnc_port=""
+  grep -q '^vnc = 1' "$cfg" && vnc=started-not
+  : > "$slog"; rm -f /tmp/lab/$sc-vnc.*
   echo "STUBDM-LAB scenario $sc: DM=$dm config $cfg"
   sed 's/^/STUBDM-LAB   cfg: /' "$cfg"
   xl dmesg -c > /dev/null
@@ -61,6 +68,7 @@ run_scenario() {
   local deadline; deadline=$(( ${EPOCHREALTIME%.*} + GUEST_TIMEOUT ))
   local beat=${EPOCHREALTIME%.*}
   while :; do
+    : > "$HEARTBEAT"
     # A heartbeat, so that run-lab.sh can tell a quiet guest from a nested machine that stopped altogether.
     # With it, the newest lines of xl dmesg and of the device model's log, so a guest stuck before its first
     # serial byte shows where.
@@ -89,8 +97,21 @@ run_scenario() {
     # The token goes out again every 10 s until the guest echoes something (see the guest's init).
     if grep -q 'STUBDM-CHECK serial-ready' "$slog" && ! grep -q 'STUBDM-CHECK serial-echo' "$slog" \
         && [ $(( ${EPOCHREALTIME%.*} - ${sent_at:-0} )) -ge 10 ]; then
-      sleep 1; timeout 5 sh -c 'printf "%s\n" "$1" > "$2"' token "$token" "$tty"
+      sleep 1; timeout 5 sh -c 'printf "%s\n" "$1" > "$2"' token "$token${vnc:+ vnc}" "$tty"
       sent_at=${EPOCHREALTIME%.*}; sent_echo=${sent_echo:-$(elapsed "$T0")}
+    fi
+    # The VNC check: once the guest reads its keyboard, the lab's RFB client connects to the port libxl learnt
+    # from query-vnc, takes the picture, types the token line and takes the picture again.
+    if [ "$vnc" = started-not ] && grep -q 'STUBDM-CHECK keyboard-ready' "$slog"; then
+      vnc=started; vnc_port=$(timeout 10 xenstore-read /local/domain/$domid/console/vnc-port 2>/dev/null)
+      echo "STUBDM-LAB $sc t=$(elapsed "$T0") VNC client to 127.0.0.1:${vnc_port:-?} (console/vnc-port)"
+      ( for try in 1 2; do  # pitfall 18 kills a JVM in Dom0 now and then
+          timeout -k 5 150 java -XX:TieredStopAtLevel=1 -Xmx64m -cp /lab/vncprobe io.stubdm.lab.VncProbe \
+            127.0.0.1 "${vnc_port:-5900}" "$LAB_VNC_PASSWORD" "$vnc_token" /tmp/lab/$sc-vnc.ppm \
+            >> /tmp/lab/$sc-vnc.log 2>&1 && break
+          echo "VNC-PROBE exit $? (try $try)" >> /tmp/lab/$sc-vnc.log
+        done ) &
+      vnc_probe=$!
     fi
     # Domain state from `xl list` (r b p s c d). A single empty answer is not trusted (seen once: the
     # loop took a running guest for gone); shut down = 's' or 'c' seen, or the domain missing twice.
@@ -128,21 +149,52 @@ run_scenario() {
     fi
     sleep 1
   done
-  xl dmesg -c >> "$dlog" 2>/dev/null
-  # With a VGA (-stdvga): what the screen shows, through the device model's human monitor, as PNG in base64 on
-  # the console (run-lab.sh turns it back into a file).
+  rm -f "$HEARTBEAT"   # what follows is bounded step by step; the watchdog minds the loop above
+  timeout -k 5 20 xl dmesg -c >> "$dlog" 2>/dev/null
+  # With a VGA (-stdvga): what the screen shows, through the device model's human monitor, as PNG (or gzipped
+  # PPM) in base64 on the console (run-lab.sh turns it back into a file).
   local screen=""
-  if grep -q '^vga = "stdvga"' "$cfg"; then
+  if grep -Eq '^vga = "(stdvga|cirrus)"' "$cfg"; then
     screen=no
-    rm -f "/tmp/lab/$sc.png"
-    local shot; shot=$(timeout -k 5 60 xl qemu-monitor-command "$name" "screendump /tmp/lab/$sc.png -f png" 2>&1)
-    if [ -s "/tmp/lab/$sc.png" ]; then
+    rm -f "/tmp/lab/$sc.png" "/tmp/lab/$sc.ppm" "/tmp/lab/$sc.ppm.gz"
+    local shot fmt=png; shot=$(timeout -k 5 60 xl qemu-monitor-command "$name" "screendump /tmp/lab/$sc.png -f png" 2>&1)
+    if [ ! -s "/tmp/lab/$sc.png" ]; then
+      # Debian's qemu-system-xen has no libpng ("Enable PNG support with libpng"): its PPM, gzipped for the console.
+      fmt=ppm.gz
+      shot="$shot; $(timeout -k 5 60 xl qemu-monitor-command "$name" "screendump /tmp/lab/$sc.ppm" 2>&1)"
+      [ -s "/tmp/lab/$sc.ppm" ] && gzip -9 "/tmp/lab/$sc.ppm"
+    fi
+    if [ -s "/tmp/lab/$sc.$fmt" ]; then
       screen=yes
-      echo "STUBDM-LAB-SCREEN $sc begin $(stat -c %s "/tmp/lab/$sc.png")"
-      base64 -w 100 "/tmp/lab/$sc.png" | sed "s/^/STUBDM-LAB-SCREEN $sc /"
+      echo "STUBDM-LAB-SCREEN $sc begin $(stat -c %s "/tmp/lab/$sc.$fmt") $fmt"
+      base64 -w 100 "/tmp/lab/$sc.$fmt" | sed "s/^/STUBDM-LAB-SCREEN $sc /"
       echo "STUBDM-LAB-SCREEN $sc end"
     else
       echo "STUBDM-LAB $sc screendump failed: ${shot:-no file}"
+    fi
+  fi
+  # stubdm scenarios: `stubdm check-xen` maps the guest's xenstore and console rings both as foreign frames and
+  # through the grant references libxl seeded for Dom0, and compares them (libxengnttab under real Xen). The
+  # domain is shut down but not yet destroyed, so its memory and grant table are still there.
+  local xencheck=""
+  if [ "$dm" = stubdm ]; then
+    xencheck=no
+    for try in 1 2; do
+      timeout -k 5 120 /lab/stubdm/bin/stubdm check-xen "$domid" > /tmp/lab/$sc-check-xen.log 2>&1; rc=$?
+      [ $rc -lt 124 ] && break   # 124: timed out; 128+: killed by a signal (pitfall 18): once more
+      echo "(exit $rc, try $try)" >> /tmp/lab/$sc-check-xen.log
+    done
+    sed "s/^/STUBDM-LAB $sc   check-xen: /" /tmp/lab/$sc-check-xen.log
+    grep -q "check-xen: domain $domid OK" /tmp/lab/$sc-check-xen.log && xencheck=yes
+  fi
+  if [ -n "$vnc" ]; then
+    [ -n "$vnc_probe" ] && wait "$vnc_probe" 2>/dev/null
+    sed "s/^/STUBDM-LAB $sc   vnc: /" /tmp/lab/$sc-vnc.log 2>/dev/null
+    if [ -s /tmp/lab/$sc-vnc.ppm ]; then
+      gzip -9 -f /tmp/lab/$sc-vnc.ppm
+      echo "STUBDM-LAB-SCREEN $sc-vnc begin $(stat -c %s /tmp/lab/$sc-vnc.ppm.gz) ppm.gz"
+      base64 -w 100 /tmp/lab/$sc-vnc.ppm.gz | sed "s/^/STUBDM-LAB-SCREEN $sc-vnc /"
+      echo "STUBDM-LAB-SCREEN $sc-vnc end"
     fi
   fi
   sleep 1
@@ -196,6 +248,11 @@ run_scenario() {
       [ "$screen" = yes ] || why="$why no-screendump"
       grep -q 'STUBDM-CHECK vga-console' "$slog" || why="$why no-vga-console"
     fi
+    if [ -n "$vnc" ]; then
+      grep -q "STUBDM-CHECK keyboard-line $vnc_token" "$slog" || why="$why vnc-keyboard"
+      grep -q '^VNC-PROBE connected' /tmp/lab/$sc-vnc.log 2>/dev/null || why="$why vnc-connect"
+    fi
+    [ "$xencheck" = no ] && why="$why check-xen"
     [ -n "$t_done" ] || why="$why no-done"
     [ -n "$t_poweroff" ] || why="$why no-poweroff"
     [ "$shutdown_reason" = poweroff ] || why="$why shutdown=${shutdown_reason:-none}"
@@ -276,6 +333,22 @@ fi
 # itself working: the scenario runs again here, up to DM_CRASH_RETRIES more times, before run-lab.sh's slower
 # remedy (booting the nested machine again) applies. The last STUBDM-LAB-RESULT of a scenario is its verdict.
 DM_CRASH_RETRIES=${DM_CRASH_RETRIES:-2}
+# Pitfall 17: the loop that follows a guest has stopped for good now and then, while the guest and its serial
+# reader went on (so the console is not silent and run-lab.sh's stall check does not see it). The loop rewrites
+# HEARTBEAT on every pass; this watchdog, a process of its own, shows what Dom0's processes wait on when the
+# heartbeat is JOB_STALL seconds old, and powers Dom0 off: run-lab.sh then boots again for what is left.
+HEARTBEAT=/tmp/lab/heartbeat
+(
+  while sleep 15; do
+    [ -f "$HEARTBEAT" ] || continue
+    age=$(( $(date +%s) - $(stat -c %Y "$HEARTBEAT" 2>/dev/null || date +%s) ))
+    if [ "$age" -ge "${JOB_STALL:-150}" ]; then
+      echo "STUBDM-LAB job-stalled: the job's loop made no progress for ${age}s (pitfall 17); powering Dom0 off"
+      ps -eo pid,ppid,stat,wchan:24,etime,args 2>/dev/null | grep -v ' \[' | head -60 | sed 's/^/STUBDM-LAB   ps: /'
+      sync; busybox poweroff -f
+    fi
+  done
+) &
 for sc in $SCENARIOS; do
   LAST_WHY=""; run_scenario "$sc"; again=0
   while [[ "$LAST_WHY" == *dm-crashed* || "$LAST_WHY" == *stuck-before-kernel* ]] && [ $again -lt "$DM_CRASH_RETRIES" ]; do
@@ -284,4 +357,6 @@ for sc in $SCENARIOS; do
     LAST_WHY=""; run_scenario "$sc"
   done
 done
+# Pitfall 18's count for this boot: Dom0 processes the kernel saw fault.
+echo "STUBDM-LAB dom0-faults $(dmesg | grep -cE 'segfault at|general protection|traps:') ($(nproc) Dom0 vCPUs)"
 exit $OVERALL

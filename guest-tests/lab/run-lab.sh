@@ -4,11 +4,12 @@
 #
 #   DM=qemu     (default) Debian's qemu-xen (/usr/libexec/xen-qemu-system-i386) is the device model
 #   DM=stubdm   stubdm via device_model_override (STUBDM_DIST, default stubdom-runtime/target/stubdm)
-#   SCENARIOS   space-separated, default "ide": <medium>[-<nic>][-norom][@qemu|@stubdm]. Media: ide = the raw
+#   SCENARIOS   space-separated, default "ide": <medium>[-<nic>][-norom][-stdvga|-cirrus][-vnc][@qemu|@stubdm]. Media: ide = the raw
 #               IDE disk, qcow = the same disk as qcow2, cd = the CD-ROM ISO (hdc), pv = an IDE disk whose
 #               kernel unplugs the emulated disk and NIC; NICs e1000 or rtl8139. A suffix @qemu or @stubdm picks
 #               the DM of that one scenario, so "ide@qemu ide@stubdm" compares both in one run
-#   LAB_SCREENS where the -stdvga scenarios' screendumps go as <scenario>.png (default $LAB_CACHE/run/screens)
+#   LAB_SCREENS where the -stdvga/-cirrus scenarios' screendumps go as <scenario>.png or .ppm.gz, and the -vnc scenarios'
+#               VNC client's picture as <scenario>-vnc.ppm.gz (default $LAB_CACHE/run/screens)
 #   LAB_CACHE   scratch/cache directory (default /work/lab-cache; keep it outside the repository)
 #   LAB_LOG     the serial log (default $LAB_CACHE/run/lab-<date>.log); streamed to stdout as it grows
 #   (the QEMU monitor of the outer machine is on $LAB_CACHE/run/monitor.sock, e.g. for `info registers`
@@ -78,6 +79,19 @@ if [ "$need_stubdm" = yes ]; then
   cp -a "$STUBDM_DIST" "$X/stubdm"
 fi
 
+# The lab's RFB client (a test class of guest-tests and device-model's RfbClient, run by Dom0's Java) for the
+# -vnc scenarios; `mvn test-compile` builds both.
+LAB_VNC_PASSWORD=stubdm-l
+case " $SCENARIOS " in *-vnc[@\ -]*)
+  mkdir -p "$X/vncprobe/io/stubdm/lab" "$X/vncprobe/io/stubdm/backends/vnc"
+  T=$HERE/../target/test-classes; D=$HERE/../../device-model/target/test-classes
+  ls "$T"/io/stubdm/lab/VncProbe*.class "$D"/io/stubdm/backends/vnc/RfbClient*.class >/dev/null 2>&1 \
+    || { echo "run-lab.sh: the -vnc scenarios need the lab's RFB client: mvn -B -DskipTests test-compile" >&2; exit 2; }
+  cp "$T"/io/stubdm/lab/VncProbe*.class "$X/vncprobe/io/stubdm/lab/"
+  cp "$D"/io/stubdm/backends/vnc/RfbClient*.class "$X/vncprobe/io/stubdm/backends/vnc/";;
+esac
+echo "LAB_VNC_PASSWORD=$LAB_VNC_PASSWORD" >> "$X/lab.env"
+
 for sc in $SCENARIOS; do
   # <boot medium>-<NIC model>[-norom][@<dm>]; "ide" and "cd" are short for ide-e1000 and cd-rtl8139.
   dm=$DM; base=$sc
@@ -92,7 +106,7 @@ for sc in $SCENARIOS; do
     pv)  disk="'format=raw,vdev=hda,access=rw,target=/lab/guest/disk-pv.img'"; boot=c;;
     *) echo "run-lab.sh: unknown scenario $sc (ide|qcow|cd|pv[-e1000|-rtl8139][@qemu|@stubdm])" >&2; exit 2;;
   esac
-  rest=${full#*-}; nic=${rest%%-*}; extra=""; vga="none"
+  rest=${full#*-}; nic=${rest%%-*}; extra=""; vga="none"; vnc="vnc = 0"
   case "$nic" in e1000|rtl8139) ;; *) echo "run-lab.sh: unknown NIC in scenario $sc" >&2; exit 2;; esac
   for opt in $(echo "${rest#"$nic"}" | tr '-' ' '); do
     case "$opt" in
@@ -100,7 +114,12 @@ for sc in $SCENARIOS; do
       norom) extra="device_model_args_hvm = [ '-global', '$nic.romfile=' ]";;
       # the standard VGA with its VGA BIOS: Dom0 takes a screendump after the guest powered off
       stdvga) vga="stdvga";;
-      *) echo "run-lab.sh: unknown option -$opt in scenario $sc (norom, stdvga)" >&2; exit 2;;
+      # the Cirrus GD5446, xl's default adapter (-device cirrus-vga,vgamem_mb=8), with vgabios-cirrus
+      cirrus) vga="cirrus";;
+      # a VNC server with a password (libxl: -vnc ...,password=on, then QMP change-vnc-password); Dom0 connects
+      # with the lab's RFB client, takes the picture and types a line the guest must read from its VT
+      vnc) vnc=$(printf 'vnc = 1\nvnclisten = "127.0.0.1"\nvncpasswd = "%s"' "$LAB_VNC_PASSWORD");;
+      *) echo "run-lab.sh: unknown option -$opt in scenario $sc (norom, stdvga, cirrus, vnc)" >&2; exit 2;;
     esac
   done
   mac=00:16:3e:5d:00:$(printf '%02x' $(( $(echo "$sc" | cksum | cut -d' ' -f1) % 200 + 16 )))
@@ -118,9 +137,10 @@ disk = [ $disk ]
 vif = [ 'model=$nic,bridge=xenbr0,mac=$mac' ]
 boot = "$boot"
 serial = "pty"
-# The checks read the serial console; with -stdvga, also a screendump of the VGA (no VNC for either model).
+# The checks read the serial console; with -stdvga, also a screendump of the VGA; with -vnc, a VNC client's view.
 vga = "$vga"
-vnc = 0
+$vnc
+$([ "${LAB_PIN:-no}" = yes ] && echo 'cpus = "1"')
 on_poweroff = "preserve"
 on_reboot = "preserve"
 on_crash = "preserve"
@@ -133,6 +153,9 @@ eval "$("$HERE/build-dom0.sh" --extra "$X" --job "$HERE/dom0-job.sh" --out "$LAB
 
 # ---- boot Xen + Dom0 under TCG (recipe flags; pitfalls 1 and 8) ----
 XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=2048M,max:2048M loglvl=all guest_loglvl=all conring_size=1M smap=0 smep=0"
+# LAB_PIN=yes: Dom0 gets one vCPU pinned to the first CPU and every guest's vCPU is pinned to the second, so that
+# no CPU ever switches between Dom0 and an HVM guest (an experiment on pitfall 18).
+[ "${LAB_PIN:-no}" = yes ] && XEN_CMDLINE="$XEN_CMDLINE dom0_max_vcpus=1 dom0_vcpus_pin"
 # Pitfall 16: under heavy host load the nested machine can stop for good (both vCPUs spinning inside Xen with
 # interrupts off, Dom0 programs dying of SIGSEGV/SIGABRT just before). Dom0's job prints at least one line a
 # minute, so a console silent for LAB_STALL seconds means the nested machine, not a guest, is gone: the run
@@ -200,6 +223,7 @@ while :; do
   attempt=$((attempt + 1))
   why=crashed; [ "$STALLED" = yes ] && why=stalled
   grep -aq '^STUBDM-LAB-DONE' "$LOG" && why="finished, with nested-emulation faults"
+  grep -aq '^STUBDM-LAB job-stalled' "$LOG" && why="was powered off by its watchdog (the job's loop stalled, pitfall 17)"
   log "the nested machine $why; booting it again (retry $attempt of $LAB_RETRIES) for: $left"
   todo=$left
   sed -i "s/^SCENARIOS=.*/SCENARIOS=\"$todo\"/" "$X/lab.env"
@@ -208,14 +232,18 @@ while :; do
 done
 ALL=$LAB_CACHE/run/lab-all-attempts.log
 cat "${LOGS[@]}" | tr -d '\r' > "$ALL"
-# Screendumps (-stdvga scenarios), each scenario's last one, back into PNG files in LAB_SCREENS.
+# Screendumps (-stdvga scenarios), each scenario's last one, back into files in LAB_SCREENS: <scenario>.png, or
+# <scenario>.ppm.gz from a QEMU built without libpng.
 LAB_SCREENS=${LAB_SCREENS:-$LAB_CACHE/run/screens}
 mkdir -p "$LAB_SCREENS"
-for sc in $SCENARIOS; do
+for sc in $(grep -a '^STUBDM-LAB-SCREEN [^ ]* begin' "$ALL" | awk '{print $2}' | sort -u); do
   n=$(grep -ac "^STUBDM-LAB-SCREEN $sc begin" "$ALL" || true)
   [ "${n:-0}" -gt 0 ] || continue
+  fmt=$(grep -a "^STUBDM-LAB-SCREEN $sc begin" "$ALL" | tail -1 | awk '{print $5}')
+  case "$fmt" in ppm.gz) ;; *) fmt=png;; esac
+  rm -f "$LAB_SCREENS/$sc.png" "$LAB_SCREENS/$sc.ppm.gz"
   awk -v sc="$sc" -v n="$n" '$1 == "STUBDM-LAB-SCREEN" && $2 == sc { if ($3 == "begin") k++; else if (k == n && $3 != "end") print $3 }' "$ALL" \
-    | base64 -d > "$LAB_SCREENS/$sc.png" 2>/dev/null && echo "STUBDM-LAB-SCREENSHOT $sc $LAB_SCREENS/$sc.png"
+    | base64 -d > "$LAB_SCREENS/$sc.$fmt" 2>/dev/null && echo "STUBDM-LAB-SCREENSHOT $sc $LAB_SCREENS/$sc.$fmt"
 done
 echo
 echo "==== stubdm lab summary (DM=$DM), serial logs ${LOGS[*]} ===="

@@ -29,16 +29,18 @@ import org.junit.jupiter.api.Test;
  */
 class NestedLabBootTest {
     /**
-     * The IDE disk as a qcow2 image and the ATAPI CD-ROM (with the standard VGA, whose screendump is read back),
-     * with both NICs, each under both device models, and
-     * under stubdm a guest that boots from the raw IDE disk and then unplugs its emulated disk and NIC through
-     * the platform device (pv). Not the IDE disk with the e1000's iPXE ROM: under nested TCG that pairing
-     * triple-faults in syslinux's int13 load now and then, with qemu-xen as with stubdm
-     * (guest-tests/lab/README.md, pitfall 13).
+     * The IDE disk as a qcow2 image and the ATAPI CD-ROM (with the standard VGA, whose screendump is read back,
+     * and a VNC server, whose picture Dom0's RFB client reads back and through which it types a line the guest must
+     * read from its console), with both NICs, each under both device models, and
+     * under stubdm a guest that boots from the raw IDE disk with the Cirrus adapter (xl's default; its screen is
+     * read back too) and then unplugs its emulated disk and NIC through the platform device (pv). Not the IDE
+     * disk with the e1000's iPXE ROM: under nested TCG that pairing triple-faults in syslinux's int13 load now and
+     * then, with qemu-xen as with stubdm (guest-tests/lab/README.md, pitfall 13).
      */
     private static final String DEFAULT_SCENARIOS =
-            "qcow-rtl8139@stubdm cd-e1000-stdvga@stubdm pv-rtl8139@stubdm qcow-rtl8139@qemu cd-e1000-stdvga@qemu";
-    /** What the guest's init writes on its VGA console, and the screendump must show. */
+            "qcow-rtl8139@stubdm cd-e1000-stdvga-vnc@stubdm pv-rtl8139-cirrus@stubdm qcow-rtl8139@qemu "
+                    + "cd-e1000-stdvga-vnc@qemu";
+    /** What the guest's init writes on its VGA console, and the screendump and the VNC client's picture must show. */
     private static final String VGA_MARKER = "STUBDM-VGA-OK";
 
     @Test
@@ -107,11 +109,16 @@ class NestedLabBootTest {
         Map<String, String> screenText = readScreens(scenarios, screens);
         for (String sc : scenarios.trim().split("\\s+")) {
             boolean passed = results.contains("STUBDM-LAB-RESULT " + sc + " PASS");
-            if (sc.contains("-stdvga")) {
+            if (hasVga(sc)) {
                 boolean shown = screenText.getOrDefault(sc, "").contains(VGA_MARKER);
-                System.out.println("NestedLabBootTest: " + sc + " screen (" + screens.resolve(sc + ".png") + "):\n"
+                System.out.println("NestedLabBootTest: " + sc + " screen (in " + screens + "):\n"
                         + screenText.getOrDefault(sc, "(no screendump)"));
                 passed &= shown;
+            }
+            if (sc.contains("-vnc")) {
+                String vnc = screenText.getOrDefault(sc + "-vnc", "(no picture from the VNC client)");
+                System.out.println("NestedLabBootTest: " + sc + " through VNC:\n" + vnc);
+                passed &= vnc.contains(VGA_MARKER);
             }
             if (sc.endsWith("@qemu")) {
                 if (!passed || !summaries.containsKey(sc)) {
@@ -124,17 +131,32 @@ class NestedLabBootTest {
         }
     }
 
+    /** Scenarios whose guest has a VGA (the standard VGA or the Cirrus) and so a screendump to read. */
+    private static boolean hasVga(String scenario) {
+        return scenario.contains("-stdvga") || scenario.contains("-cirrus");
+    }
+
     /** The text of each -stdvga scenario's screendump, read with the font of the host's VGA BIOS. */
     private static Map<String, String> readScreens(String scenarios, Path screens) throws Exception {
         Map<String, String> text = new LinkedHashMap<>();
         Path bios = Path.of("/usr/share/seabios/vgabios-stdvga.bin");
         java.util.Optional<byte[]> font = VgaScreenReader.fontFromVgaBios(bios);
+        List<String> names = new ArrayList<>();
         for (String sc : scenarios.trim().split("\\s+")) {
-            Path png = screens.resolve(sc + ".png");
-            if (!sc.contains("-stdvga") || !Files.isReadable(png) || font.isEmpty()) {
+            names.add(sc);
+            if (sc.contains("-vnc")) {
+                names.add(sc + "-vnc");
+            }
+        }
+        for (String sc : names) {
+            Path file = screens.resolve(sc + ".png");
+            if (!Files.isReadable(file)) {
+                file = screens.resolve(sc + ".ppm.gz");
+            }
+            if (!hasVga(sc) || !Files.isReadable(file) || font.isEmpty()) {
                 continue;
             }
-            java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(png.toFile());
+            java.awt.image.BufferedImage image = VgaScreenReader.readImage(file);
             String read = image == null ? null : new VgaScreenReader(font.get()).read(image);
             text.put(sc, read != null ? read : "(not an 80x25 text screen: " + (image == null ? "unreadable"
                     : image.getWidth() + "x" + image.getHeight()) + ")");

@@ -54,6 +54,66 @@ final class VgaScreenReader {
         return Optional.empty();
     }
 
+    /**
+     * A screendump file as an image: PNG, or binary PPM ("P6", 8-bit channels, as QEMU and stubdm write it),
+     * gzipped when the name ends in ".gz". Null when the file is neither.
+     */
+    static BufferedImage readImage(Path file) throws IOException {
+        String name = file.getFileName().toString();
+        if (name.endsWith(".png")) {
+            return javax.imageio.ImageIO.read(file.toFile());
+        }
+        try (java.io.InputStream raw = Files.newInputStream(file);
+                java.io.InputStream in = new java.io.BufferedInputStream(
+                        name.endsWith(".gz") ? new java.util.zip.GZIPInputStream(raw) : raw)) {
+            return readPpm(in);
+        }
+    }
+
+    /** A binary PPM: "P6", width, height and maxval (255) separated by whitespace or comments, then RGB bytes. */
+    static BufferedImage readPpm(java.io.InputStream in) throws IOException {
+        if (!"P6".equals(ppmToken(in))) {
+            return null;
+        }
+        int width = Integer.parseInt(ppmToken(in));
+        int height = Integer.parseInt(ppmToken(in));
+        int max = Integer.parseInt(ppmToken(in));
+        if (width <= 0 || height <= 0 || width > 4096 || height > 4096 || max != 255) {
+            throw new IOException("unsupported PPM " + width + "x" + height + " maxval " + max);
+        }
+        byte[] rgb = in.readNBytes(width * height * 3);
+        if (rgb.length != width * height * 3) {
+            throw new IOException("PPM cut short: " + rgb.length + " of " + width * height * 3 + " bytes");
+        }
+        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        for (int i = 0, p = 0; p < width * height; p++, i += 3) {
+            image.setRGB(p % width, p / width, (rgb[i] & 0xff) << 16 | (rgb[i + 1] & 0xff) << 8 | rgb[i + 2] & 0xff);
+        }
+        return image;
+    }
+
+    /** The next header token; the single whitespace byte after the last one (maxval) ends the header. */
+    private static String ppmToken(java.io.InputStream in) throws IOException {
+        StringBuilder t = new StringBuilder();
+        for (int c = in.read(); ; c = in.read()) {
+            if (c < 0) {
+                throw new IOException("PPM header cut short");
+            } else if (c == '#' && t.length() == 0) {
+                while (c >= 0 && c != '\n') {
+                    c = in.read();
+                }
+            } else if (Character.isWhitespace(c)) {
+                if (t.length() > 0) {
+                    return t.toString();
+                }
+            } else if (t.length() < 16) {
+                t.append((char) c);
+            } else {
+                throw new IOException("PPM header token too long");
+            }
+        }
+    }
+
     static Optional<byte[]> fontFromVgaBios(Path rom) throws IOException {
         return Files.isReadable(rom) ? fontFromVgaBios(Files.readAllBytes(rom)) : Optional.empty();
     }

@@ -68,4 +68,34 @@ class VgaScreenReaderTest {
         assertEquals(lines[0], reader.read(screen(font, lines, 0xffff55, 0x0000aa)).split("\n")[0]);
         assertNull(reader.read(new BufferedImage(640, 480, BufferedImage.TYPE_INT_RGB)), "not a text screen");
     }
+
+    @Test
+    void readsQemusGzippedPpmScreendumpsAsWellAsPng() throws Exception {
+        byte[] font = font();
+        BufferedImage drawn = screen(font, new String[] {"STUBDM-VGA-OK (S) VGA+"}, 0xaaaaaa, 0x000000);
+        java.io.ByteArrayOutputStream ppm = new java.io.ByteArrayOutputStream();
+        ppm.write("P6\n# from a test\n720 400\n255\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        for (int y = 0; y < 400; y++) {
+            for (int x = 0; x < 720; x++) {
+                int p = drawn.getRGB(x, y);
+                ppm.write(p >> 16);
+                ppm.write(p >> 8);
+                ppm.write(p);
+            }
+        }
+        Path dir = java.nio.file.Files.createTempDirectory("screens");
+        Path gz = dir.resolve("sc.ppm.gz");
+        try (java.io.OutputStream out = new java.util.zip.GZIPOutputStream(java.nio.file.Files.newOutputStream(gz))) {
+            ppm.writeTo(out);
+        }
+        Path png = dir.resolve("sc.png");
+        javax.imageio.ImageIO.write(drawn, "png", png.toFile());
+        VgaScreenReader reader = new VgaScreenReader(font);
+        assertEquals("STUBDM-VGA-OK (S) VGA+", reader.read(VgaScreenReader.readImage(gz)).split("\n")[0]);
+        assertEquals("STUBDM-VGA-OK (S) VGA+", reader.read(VgaScreenReader.readImage(png)).split("\n")[0]);
+
+        byte[] cut = java.util.Arrays.copyOf(ppm.toByteArray(), 1000);
+        assertThrows(java.io.IOException.class, () -> VgaScreenReader.readPpm(new java.io.ByteArrayInputStream(cut)));
+        assertNull(VgaScreenReader.readPpm(new java.io.ByteArrayInputStream("P3\n1 1\n255\n0 0 0\n".getBytes())));
+    }
 }

@@ -14,6 +14,9 @@ public interface Hypervisor extends AutoCloseable {
 
     XenStore openXenStore();
 
+    /** A handle on the grant tables of other domains, for mapping what they granted to this one. */
+    GrantTables openGrantTables();
+
     @Override
     void close();
 }

@@ -12,6 +12,8 @@ import io.stubdm.devices.ide.IdeDrive;
 import io.stubdm.devices.pci.PciFunction;
 import io.stubdm.devices.e1000.E1000;
 import io.stubdm.devices.rtl8139.Rtl8139;
+import io.stubdm.devices.vga.CirrusVga;
+import io.stubdm.devices.vga.DisplayAdapter;
 import io.stubdm.devices.vga.StdVga;
 import io.stubdm.firmware.OptionRom;
 import io.stubdm.firmware.OptionRomFinder;
@@ -79,7 +81,7 @@ public final class DeviceModel implements AutoCloseable {
     /** NICs by the id of the -netdev they use. */
     private final Map<String, PciFunction> nics = new LinkedHashMap<>();
     private final Hypervisor hypervisor;
-    private StdVga vga;
+    private DisplayAdapter display;
     private final List<AutoCloseable> toClose = new ArrayList<>();
     private volatile boolean loopStarted;
     private boolean closed;
@@ -237,31 +239,61 @@ public final class DeviceModel implements AutoCloseable {
                 break;
             }
             case "VGA":
-                plugStdVga(device, roms);
+                plugVga(device, roms, VgaModel.STD);
                 break;
             case "cirrus-vga":
+                plugVga(device, roms, VgaModel.CIRRUS);
+                break;
             case "qxl-vga":
-                throw new IllegalArgumentException("-device " + driver + ": stubdm emulates the standard VGA only; set "
-                        + "vga=\"stdvga\" (or vga=\"none\") in the guest's xl config");
+                throw new IllegalArgumentException("-device " + driver + ": stubdm has no QXL adapter; set "
+                        + "vga=\"stdvga\" or vga=\"cirrus\" (or vga=\"none\") in the guest's xl config");
             default:
                 throw new IllegalArgumentException("-device " + driver + ": stubdm has no such device (it has VGA, "
-                        + "e1000, rtl8139, ide-hd and ide-cd)");
+                        + "cirrus-vga, e1000, rtl8139, ide-hd and ide-cd)");
+        }
+    }
+
+    /** The display adapters of {@code -device}: QEMU's name, default video RAM, VGA BIOS and PCI IDs. */
+    private enum VgaModel {
+        STD("VGA", 16, "vgabios-stdvga.bin", StdVga.VENDOR_BOCHS, StdVga.DEVICE_STD_VGA, "std"),
+        CIRRUS("cirrus-vga", 8, "vgabios-cirrus.bin", CirrusVga.VENDOR_CIRRUS, CirrusVga.DEVICE_GD5446, "Cirrus GD5446");
+
+        final String driver;
+        final int defaultMiB;
+        final String romfile;
+        final int vendor;
+        final int deviceId;
+        final String label;
+
+        VgaModel(String driver, int defaultMiB, String romfile, int vendor, int deviceId, String label) {
+            this.driver = driver;
+            this.defaultMiB = defaultMiB;
+            this.romfile = romfile;
+            this.vendor = vendor;
+            this.deviceId = deviceId;
+            this.label = label;
+        }
+
+        /** QEMU takes 1-256 MiB (a power of two) for the standard VGA, and 4, 8 or 16 MiB for the GD5446. */
+        boolean validSize(int mib) {
+            return this == CIRRUS ? mib == 4 || mib == 8 || mib == 16 : mib >= 1 && mib <= 256 && Integer.bitCount(mib) == 1;
         }
     }
 
     /**
-     * {@code -device VGA,vgamem_mb=N} (xl's {@code vga="stdvga"}): video RAM populated in the guest above its RAM
-     * block, as qemu-xen does it, and SeaBIOS's vgabios-stdvga.bin in the ROM BAR.
+     * {@code -device VGA,vgamem_mb=N} (xl's {@code vga="stdvga"}) or {@code -device cirrus-vga,vgamem_mb=N} (xl's
+     * default): video RAM populated in the guest above its RAM block, as qemu-xen does it, and SeaBIOS's VGA BIOS
+     * for the adapter in the ROM BAR.
      */
-    private void plugStdVga(QemuOpts device, OptionRomFinder roms) {
-        if (vga != null) {
-            throw new IllegalArgumentException("-device VGA is given twice: stubdm has one display adapter");
+    private void plugVga(QemuOpts device, OptionRomFinder roms, VgaModel model) {
+        if (display != null) {
+            throw new IllegalArgumentException("-device " + model.driver + ": a second display adapter; stubdm has one");
         }
         QemuOpts opts = device.only(Set.of("driver", "id", "vgamem_mb", "addr", "romfile"));
-        int vgamemMiB = opts.integer("vgamem_mb", 16);
-        if (vgamemMiB < 1 || vgamemMiB > 256 || Integer.bitCount(vgamemMiB) != 1) {
-            throw new IllegalArgumentException("-device VGA,vgamem_mb=" + vgamemMiB + ": video RAM is a power of two "
-                    + "from 1 to 256 MiB");
+        int vgamemMiB = opts.integer("vgamem_mb", model.defaultMiB);
+        if (!model.validSize(vgamemMiB)) {
+            throw new IllegalArgumentException("-device " + model.driver + ",vgamem_mb=" + vgamemMiB + ": video RAM "
+                    + (model == VgaModel.CIRRUS ? "is 4, 8 or 16 MiB" : "is a power of two from 1 to 256 MiB"));
         }
         long lowMemoryTop = args.machine().maxRamBelow4g().orElse(GuestRamVideoMemory.DEFAULT_LOW_MEMORY_TOP);
         long home = GuestRamVideoMemory.homeAddress(args.memoryMiB() << 20, lowMemoryTop);
@@ -270,31 +302,40 @@ public final class DeviceModel implements AutoCloseable {
             vram = new GuestRamVideoMemory(hypervisor.deviceModel(args.domid()),
                     hypervisor.foreignMemory(args.domid()), home, vgamemMiB << 20);
         } catch (XenException e) {
-            throw new IllegalArgumentException("-device VGA: Xen would not give the guest its " + vgamemMiB
-                    + " MiB of video RAM at 0x" + Long.toHexString(home) + " (" + e.getMessage() + "); is videoram= "
-                    + "in the xl config smaller than vgamem_mb?", e);
+            throw new IllegalArgumentException("-device " + model.driver + ": Xen would not give the guest its "
+                    + vgamemMiB + " MiB of video RAM at 0x" + Long.toHexString(home) + " (" + e.getMessage()
+                    + "); is videoram= in the xl config smaller than vgamem_mb?", e);
         }
         toClose.add(vram);
-        String romfile = opts.get("romfile", "vgabios-stdvga.bin");
+        String romfile = opts.get("romfile", model.romfile);
         Optional<OptionRom> bios = Optional.empty();
         if (!romfile.isEmpty()) {
-            OptionRomFinder.Lookup lookup = roms.find(romfile, StdVga.VENDOR_BOCHS, StdVga.DEVICE_STD_VGA);
+            OptionRomFinder.Lookup lookup = roms.find(romfile, model.vendor, model.deviceId);
             lookup.warnings().forEach(w -> LOG.log(Level.WARNING, "VGA: " + w));
             bios = lookup.rom();
         }
-        vga = new StdVga(vram, bios);
+        PciFunction adapter;
+        if (model == VgaModel.CIRRUS) {
+            CirrusVga cirrus = new CirrusVga(vram, bios);
+            display = cirrus;
+            adapter = cirrus;
+        } else {
+            StdVga std = new StdVga(vram, bios);
+            display = std;
+            adapter = std;
+        }
         int slot = opts.get("addr") == null ? machine.nextFreeSlot() : parseSlot(opts.get("addr"));
-        machine.plug(slot, vga);
-        for (StdVga.LegacyRange r : vga.legacyRanges()) {
+        machine.plug(slot, adapter);
+        for (StdVga.LegacyRange r : display.legacyRanges()) {
             (r.mmio() ? mmio : ports).register(r.base(), r.length(), r.device(), r.name());
         }
-        LOG.log(Level.INFO, String.format("VGA (std) at 00:%02x.0, %d MiB video RAM at 0x%x, %s", slot, vgamemMiB, home,
-                bios.isPresent() ? "VGA BIOS " + romfile : "no VGA BIOS"));
+        LOG.log(Level.INFO, String.format("VGA (%s) at 00:%02x.0, %d MiB video RAM at 0x%x, %s", model.label, slot,
+                vgamemMiB, home, bios.isPresent() ? "VGA BIOS " + romfile : "no VGA BIOS"));
     }
 
     /** The display adapter, if the command line has one. */
-    public Optional<StdVga> vga() {
-        return Optional.ofNullable(vga);
+    public Optional<DisplayAdapter> display() {
+        return Optional.ofNullable(display);
     }
 
     private void plugNic(String model, QemuOpts device, OptionRomFinder roms) {
@@ -385,6 +426,11 @@ public final class DeviceModel implements AutoCloseable {
      */
     public <T> T onLoop(Supplier<T> action) {
         return loop.call(action, 10_000);
+    }
+
+    /** Posts {@code action} to the device loop without waiting: how input from a VNC client reaches the devices. */
+    public void post(Runnable action) {
+        loop.execute(action);
     }
 
     /**

@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.stubdm.backends.block.BlockStats;
-import io.stubdm.devices.vga.StdVga;
+import io.stubdm.backends.vnc.VncOptions;
+import io.stubdm.backends.vnc.VncServer;
+import io.stubdm.devices.vga.DisplayAdapter;
 import io.stubdm.devices.vga.VgaRenderer;
 import io.stubdm.firmware.OptionRomFinder;
 import io.stubdm.hypervisor.Hypervisor;
@@ -42,6 +44,8 @@ public final class DeviceModelProcess implements AutoCloseable {
     private final List<String> monitorLabels = new ArrayList<>();
     private final CountDownLatch quit = new CountDownLatch(1);
     private volatile RunState state;
+    /** Null without {@code -vnc} (or with {@code -vnc none}). */
+    private VncServer vnc;
     private boolean announced;
     private boolean closed;
 
@@ -61,16 +65,18 @@ public final class DeviceModelProcess implements AutoCloseable {
             throw new IllegalArgumentException("-incoming " + args.incoming().get() + ": restoring a saved guest is "
                     + "not supported by stubdm yet");
         }
-        if (args.vnc().isPresent()) {
-            throw new IllegalArgumentException("-vnc " + args.vnc().get() + ": stubdm has no VNC server yet; set "
-                    + "vnc=0 in the guest's xl config");
-        }
+        Optional<VncOptions> vncOptions = args.vnc().map(VncOptions::parse);
         DeviceModel dm = DeviceModel.create(args, hypervisor, roms);
         XenStore xenstore = null;
         DeviceModelProcess p = null;
         try {
             xenstore = hypervisor.openXenStore();
             p = new DeviceModelProcess(dm, xenstore);
+            if (vncOptions.isPresent()) {
+                p.vnc = VncServer.start(vncOptions.get(), new VncDisplay(dm), args.name());
+                LOG.log(Level.INFO, "VNC on " + p.vnc.address().getHostString() + ":" + p.vnc.address().getPort()
+                        + " (auth " + p.vnc.auth() + ")");
+            }
             p.openMonitors();
             if (p.state == RunState.RUNNING) {
                 p.startGuest();
@@ -142,10 +148,8 @@ public final class DeviceModelProcess implements AutoCloseable {
                     return JSON.objectNode();
                 })
                 .register("query-chardev", a -> queryChardev())
-                .register("query-vnc", a -> JSON.objectNode().put("enabled", false))
-                .register("change-vnc-password", a -> {
-                    throw new QmpError(QmpError.GENERIC_ERROR, "Could not set password: stubdm has no VNC server");
-                })
+                .register("query-vnc", a -> queryVnc())
+                .register("change-vnc-password", this::changeVncPassword)
                 .register("query-cpus-fast", a -> queryCpusFast())
                 .register("query-version", a -> queryVersion())
                 .register("query-name", a -> JSON.objectNode().put("name", dm.args().name()))
@@ -190,10 +194,10 @@ public final class DeviceModelProcess implements AutoCloseable {
     }
 
     private void takeScreendump(Path file, Screendump.Format format) throws QmpError {
-        VgaRenderer renderer = dm.vga().map(StdVga::renderer).orElseThrow(() -> new QmpError(QmpError.GENERIC_ERROR,
+        DisplayAdapter display = dm.display().orElseThrow(() -> new QmpError(QmpError.GENERIC_ERROR,
                 "There is no console to take a screendump from (the guest has vga=\"none\")"));
         // The picture is taken on the device loop, which owns the adapter; the file is written here.
-        VgaRenderer.Frame frame = dm.onLoop(renderer::render);
+        VgaRenderer.Frame frame = dm.onLoop(display::render);
         try {
             Screendump.write(frame, file, format);
         } catch (IOException | RuntimeException e) {
@@ -235,6 +239,41 @@ public final class DeviceModelProcess implements AutoCloseable {
         } catch (QmpError | IllegalArgumentException e) {
             return JSON.textNode(e.getMessage() + "\r\n");
         }
+    }
+
+    /**
+     * {@code query-vnc}: libxl copies host and service into xenstore ({@code console/vnc-listen},
+     * {@code console/vnc-port}), where {@code xl vncviewer} finds them, so both are strings as in QEMU.
+     */
+    private JsonNode queryVnc() {
+        if (vnc == null) {
+            return JSON.objectNode().put("enabled", false);
+        }
+        java.net.InetSocketAddress at = vnc.address();
+        ObjectNode o = JSON.objectNode().put("enabled", true).put("host", at.getHostString())
+                .put("service", Integer.toString(at.getPort()))
+                .put("family", at.getAddress() instanceof java.net.Inet6Address ? "ipv6" : "ipv4")
+                .put("auth", vnc.auth());
+        ArrayNode clients = o.putArray("clients");
+        for (VncServer.Client c : vnc.clients()) {
+            clients.addObject().put("host", c.host()).put("service", c.service()).put("family", c.family())
+                    .put("websocket", false);
+        }
+        return o;
+    }
+
+    /** {@code change-vnc-password}: what libxl sends right after start when the xl config has a vncpasswd. */
+    private JsonNode changeVncPassword(JsonNode a) throws QmpError {
+        if (vnc == null) {
+            throw new QmpError(QmpError.GENERIC_ERROR, "Could not set password: VNC is not enabled (no -vnc)");
+        }
+        JsonNode password = a.get("password");
+        if (password == null || !password.isTextual()) {
+            throw new QmpError(QmpError.GENERIC_ERROR, "Parameter 'password' is missing");
+        }
+        vnc.setPassword(password.asText());
+        LOG.log(Level.INFO, "VNC password changed");
+        return JSON.objectNode();
     }
 
     private JsonNode queryStatus() {
@@ -327,6 +366,9 @@ public final class DeviceModelProcess implements AutoCloseable {
         }
         closed = true;
         monitors.forEach(QmpServer::close);
+        if (vnc != null) {
+            vnc.close();
+        }
         dm.close();
         xenstore.close();
         LOG.log(Level.INFO, "device model for domain " + dm.args().domid() + " closed");

@@ -35,12 +35,16 @@ public final class Stubdm {
             out.println("usage: stubdm <qemu-xen options>   (what libxl passes to device_model_override)");
             out.println("       stubdm self-test      (a whole device-model start-up against a simulated Xen)");
             out.println("       stubdm --prepare      (self-test, and archive the classes it loaded: faster starts)");
+            out.println("       stubdm check-xen DOMID (can this domain map a running guest's frames and grants?)");
             out.println("       stubdm --version");
             out.println("stubdm is a device model for Xen HVM guests: put device_model_override=\"<path>/stubdm\" in the xl config.");
             return argv.isEmpty() ? 2 : 0;
         }
         if (argv.get(0).equals("self-test")) {
             return SelfTest.run(out, err);
+        }
+        if (argv.get(0).equals("check-xen")) {
+            return checkXen(argv, out, err);
         }
         if (argv.get(0).equals("--version") || argv.get(0).equals("-version")) {
             out.println("stubdm " + Version.get() + " (QMP speaks as QEMU 7.2.0)");
@@ -101,5 +105,21 @@ public final class Stubdm {
             Thread.currentThread().interrupt();
         }
         return 0;
+    }
+
+    private static int checkXen(List<String> argv, PrintStream out, PrintStream err) {
+        int domid;
+        try {
+            domid = Integer.parseInt(argv.size() == 2 ? argv.get(1) : "");
+        } catch (NumberFormatException e) {
+            err.println("usage: stubdm check-xen DOMID");
+            return 2;
+        }
+        try (XenHypervisor xen = XenHypervisor.open()) {
+            return XenCheck.run(xen, domid, out);
+        } catch (XenException | UnsatisfiedLinkError e) {
+            err.println("stubdm: cannot reach Xen: " + e.getMessage());
+            return 1;
+        }
     }
 }

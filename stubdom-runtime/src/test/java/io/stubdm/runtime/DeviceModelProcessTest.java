@@ -3,6 +3,7 @@ package io.stubdm.runtime;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.stubdm.backends.vnc.RfbClient;
 import io.stubdm.firmware.OptionRomFinder;
 import io.stubdm.hypervisor.sim.SimVcpu;
 import io.stubdm.hypervisor.sim.SimXen;
@@ -61,6 +62,29 @@ class DeviceModelProcessTest {
                 "-drive", "if=none,readonly=on,id=ide-5632,file=" + iso + ",format=raw",
                 "-device", "ide-cd,id=ide-5632,drive=ide-5632,bus=ide.1,unit=0"));
         return a;
+    }
+
+    /** A device model with only libxl's QMP socket, 64 MiB, no NIC, and {@code more} (display options). */
+    private List<String> qmpOnlyArgv(String... more) {
+        List<String> a = new ArrayList<>(List.of("-xen-domid", "5", "-chardev",
+                "socket,id=libxl-cmd,path=" + dir.resolve("qmp-libxl-5") + ",server=on,wait=off",
+                "-mon", "chardev=libxl-cmd,mode=control", "-machine", "xenfv", "-m", "64", "-net", "none"));
+        a.addAll(List.of(more));
+        return a;
+    }
+
+    /**
+     * What a VBE driver does with the standard VGA at 00:03.0: BAR0 at 0xF0000000, 320x200x32 through the DISPI
+     * ports, then one pixel (9,7) in 0x3366cc straight into the framebuffer.
+     */
+    private void vbe320x200WithOneBluePixel(SimVcpu cpu) {
+        cpu.pciConfigWrite(0, 3, 0, 0x10, 4, 0xf0000000L);
+        cpu.pciConfigWrite(0, 3, 0, 0x04, 2, 0x0003);
+        for (int[] r : new int[][] {{1, 320}, {2, 200}, {3, 32}, {4, 0x41}}) {
+            cpu.outw(0x1ce, r[0]);
+            cpu.outw(0x1cf, r[1]);
+        }
+        xen.domain(DOMID).guestMemory().writeValue(0xf0000000L + (7 * 320 + 9) * 4, 4, 0x3366cc);
     }
 
     private DeviceModelProcess start(List<String> argv) throws IOException {
@@ -183,21 +207,11 @@ class DeviceModelProcessTest {
     @Test
     void stdVgaShowsWhatTheGuestDrawsInScreendumps() throws Exception {
         xen.createDomain(DOMID, 64L << 20, 1); // -m is what the domain builder populated; video RAM comes on top
-        process = start(List.of("-xen-domid", "5", "-chardev",
-                "socket,id=libxl-cmd,path=" + dir.resolve("qmp-libxl-5") + ",server=on,wait=off",
-                "-mon", "chardev=libxl-cmd,mode=control", "-machine", "xenfv", "-m", "64", "-net", "none",
-                "-vnc", "none", "-display", "none", "-device", "VGA,vgamem_mb=16"));
+        process = start(qmpOnlyArgv("-vnc", "none", "-display", "none", "-device", "VGA,vgamem_mb=16"));
         SimVcpu cpu = xen.domain(DOMID).vcpu(0);
         assertEquals(0x11111234L, cpu.pciConfigRead(0, 3, 0, 0, 4));
         assertTrue(xen.domain(DOMID).guestMemory().isRam(64L << 20, 16 << 20), "video RAM populated above RAM");
-        cpu.pciConfigWrite(0, 3, 0, 0x10, 4, 0xf0000000L);
-        cpu.pciConfigWrite(0, 3, 0, 0x04, 2, 0x0003);
-        int[][] mode = {{1, 320}, {2, 200}, {3, 32}, {4, 0x41}};
-        for (int[] r : mode) {
-            cpu.outw(0x1ce, r[0]);
-            cpu.outw(0x1cf, r[1]);
-        }
-        xen.domain(DOMID).guestMemory().writeValue(0xf0000000L + (7 * 320 + 9) * 4, 4, 0x3366cc);
+        vbe320x200WithOneBluePixel(cpu);
 
         try (QmpTestClient c = new QmpTestClient(dir.resolve("qmp-libxl-5"))) {
             c.read();
@@ -242,6 +256,77 @@ class DeviceModelProcessTest {
     }
 
     @Test
+    void xlsDefaultCirrusAdapterIsThereWithItsVideoRamAndScreendumps() throws Exception {
+        xen.createDomain(DOMID, 64L << 20, 1);
+        process = start(qmpOnlyArgv("-vnc", "none", "-display", "none", "-device", "cirrus-vga,vgamem_mb=8"));
+        SimVcpu cpu = xen.domain(DOMID).vcpu(0);
+        assertEquals(0x00b81013L, cpu.pciConfigRead(0, 3, 0, 0, 4));
+        assertTrue(xen.domain(DOMID).guestMemory().isRam(64L << 20, 8 << 20), "video RAM populated above RAM");
+        // vgabios-cirrus's detection: unlock the extensions, read the chip ID.
+        cpu.outw(0x3c4, 0x1206);
+        cpu.outb(0x3c4, 0x06);
+        assertEquals(0x12, cpu.inb(0x3c5));
+        cpu.outb(0x3d4, 0x27);
+        assertEquals(0xb8, cpu.inb(0x3d5) & 0xfc);
+        try (QmpTestClient c = new QmpTestClient(dir.resolve("qmp-libxl-5"))) {
+            c.read();
+            c.call("{\"execute\":\"qmp_capabilities\",\"id\":1}");
+            Path ppm = dir.resolve("cirrus.ppm");
+            JsonNode r = c.call("{\"execute\":\"screendump\",\"arguments\":{\"filename\":\"" + ppm + "\"},\"id\":2}");
+            assertTrue(r.has("return"), r.toString());
+            assertTrue(new String(Files.readAllBytes(ppm), 0, 2, StandardCharsets.US_ASCII).equals("P6"));
+        }
+    }
+
+    @Test
+    void vncShowsTheScreenToPasswordHoldersAndTypesIntoThePs2Keyboard() throws Exception {
+        xen.createDomain(DOMID, 64L << 20, 1);
+        process = start(qmpOnlyArgv("-vnc", "127.0.0.1:120,to=199,password=on", "-display", "none",
+                "-device", "VGA,vgamem_mb=16"));
+        SimVcpu cpu = xen.domain(DOMID).vcpu(0);
+        vbe320x200WithOneBluePixel(cpu);
+
+        try (QmpTestClient c = new QmpTestClient(dir.resolve("qmp-libxl-5"))) {
+            c.read();
+            c.call("{\"execute\":\"qmp_capabilities\",\"id\":1}");
+            JsonNode vnc = c.call("{\"execute\":\"query-vnc\",\"id\":2}").get("return");
+            assertTrue(vnc.get("enabled").asBoolean(), vnc.toString());
+            assertEquals("127.0.0.1", vnc.get("host").asText());
+            assertEquals("vnc", vnc.get("auth").asText());
+            int port = Integer.parseInt(vnc.get("service").asText());
+            assertTrue(port >= 5900 + 120 && port <= 5900 + 199, vnc.toString());
+            assertThrows(IOException.class, () -> RfbClient.connect("127.0.0.1", port, "anything").close(),
+                    "password=on with no password set yet lets nobody in");
+
+            JsonNode r = c.call("{\"execute\":\"change-vnc-password\",\"arguments\":{\"password\":\"s3cret\"},\"id\":3}");
+            assertTrue(r.has("return"), r.toString());
+            assertThrows(IOException.class, () -> RfbClient.connect("127.0.0.1", port, "wrong").close());
+            try (RfbClient client = RfbClient.connect("127.0.0.1", port, "s3cret")) {
+                assertEquals(320, client.width());
+                assertEquals(200, client.height());
+                int[] frame = client.requestFullFrame();
+                assertEquals(0x3366cc, frame[7 * 320 + 9] & 0xffffff);
+                JsonNode clients = c.call("{\"execute\":\"query-vnc\",\"id\":4}").at("/return/clients");
+                assertEquals(1, clients.size(), clients.toString());
+                assertEquals("127.0.0.1", clients.get(0).get("host").asText());
+
+                // SeaBIOS's controller set-up (keyboard interrupt, mouse off, translation on); then 'a' goes down:
+                // the keyboard's set 2 make code 0x1C, which the 8042 hands the guest as set 1's 0x1E.
+                cpu.outb(0x64, 0x60);
+                cpu.outb(0x60, 0x61);
+                client.key('a', true);
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while ((cpu.inb(0x64) & 0x01) == 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+                assertEquals(0x1e, cpu.inb(0x60));
+            }
+            r = c.call("{\"execute\":\"change-vnc-password\",\"arguments\":{},\"id\":5}");
+            assertEquals("GenericError", r.at("/error/class").asText(), r.toString());
+        }
+    }
+
+    @Test
     void whatStubdmCannotServeIsRefusedByNameAndLeavesNothingBehind() throws Exception {
         xen.createDomain(DOMID, 256L << 20, 1);
         List<String> base = List.of("-xen-domid", "5", "-chardev",
@@ -249,9 +334,14 @@ class DeviceModelProcessTest {
                 "-mon", "chardev=libxl-cmd,mode=control", "-machine", "xenfv", "-m", "64", "-net", "none");
 
         List<String> vga = new ArrayList<>(base);
-        vga.addAll(List.of("-device", "cirrus-vga,vgamem_mb=8"));
+        vga.addAll(List.of("-device", "qxl-vga,vgamem_mb=8"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> start(vga));
-        assertTrue(e.getMessage().contains("cirrus-vga") && e.getMessage().contains("vga=\"none\""), e.getMessage());
+        assertTrue(e.getMessage().contains("qxl-vga") && e.getMessage().contains("vga=\"none\""), e.getMessage());
+
+        List<String> cirrusSize = new ArrayList<>(base);
+        cirrusSize.addAll(List.of("-device", "cirrus-vga,vgamem_mb=32"));
+        e = assertThrows(IllegalArgumentException.class, () -> start(cirrusSize));
+        assertTrue(e.getMessage().contains("4, 8 or 16 MiB"), e.getMessage());
 
         List<String> missing = new ArrayList<>(base);
         missing.addAll(List.of("-drive", "file=" + dir.resolve("nope.img") + ",if=ide,index=0,media=disk,format=raw"));
@@ -264,9 +354,9 @@ class DeviceModelProcessTest {
         assertTrue(e.getMessage().contains("isa-serial.chardev"), e.getMessage());
 
         List<String> vnc = new ArrayList<>(base);
-        vnc.addAll(List.of("-vnc", "127.0.0.1:0,to=99"));
+        vnc.addAll(List.of("-vnc", "unix:/run/vnc.sock"));
         e = assertThrows(IllegalArgumentException.class, () -> start(vnc));
-        assertTrue(e.getMessage().contains("vnc=0"), e.getMessage());
+        assertTrue(e.getMessage().contains("unix:/run/vnc.sock"), e.getMessage());
 
         assertFalse(Files.exists(dir.resolve("qmp-libxl-5")), "no socket is left by a failed start");
         assertTrue(xen.domain(DOMID).serverIds().isEmpty(), "no ioreq server is left by a failed start");

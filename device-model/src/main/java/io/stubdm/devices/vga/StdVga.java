@@ -21,7 +21,7 @@ import java.util.Optional;
  * The legacy ports (0x3B0-0x3DF, 0x1CE-0x1D0) and the window at 0xA0000 are fixed ({@link #legacyRanges()}),
  * registered by the machine; Xen sends the window's writes through the buffered ring.
  */
-public final class StdVga extends PciFunction {
+public final class StdVga extends PciFunction implements DisplayAdapter {
     public static final int VENDOR_BOCHS = 0x1234;
     public static final int DEVICE_STD_VGA = 0x1111;
     public static final int CLASS_VGA = 0x030000;
@@ -66,6 +66,7 @@ public final class StdVga extends PciFunction {
         vgaBios.ifPresent(this::defineRom);
     }
 
+    @Override
     public List<LegacyRange> legacyRanges() {
         return List.of(
                 new LegacyRange(false, Vga.PORT_BASE, Vga.PORT_COUNT, vga.ports(), "vga"),
@@ -75,6 +76,11 @@ public final class StdVga extends PciFunction {
 
     public VgaRenderer renderer() {
         return renderer;
+    }
+
+    @Override
+    public VgaRenderer.Frame render() {
+        return renderer.render();
     }
 
     /** The video RAM, for display refresh and tests. */

@@ -243,32 +243,33 @@ public final class VgaRenderer {
                 if (at + bytes > m.capacity()) {
                     break;
                 }
-                int rgb;
-                switch (bpp) {
-                    case 8:
-                        rgb = vga.dacColor(m.get(at));
-                        break;
-                    case 15: {
-                        int v = m.getShort(at) & 0xffff;
-                        rgb = five(v >> 10) << 16 | five(v >> 5) << 8 | five(v);
-                        break;
-                    }
-                    case 16: {
-                        int v = m.getShort(at) & 0xffff;
-                        rgb = five(v >> 11) << 16 | six(v >> 5) << 8 | five(v);
-                        break;
-                    }
-                    case 24:
-                        rgb = (m.get(at + 2) & 0xff) << 16 | (m.get(at + 1) & 0xff) << 8 | (m.get(at) & 0xff);
-                        break;
-                    default:
-                        rgb = m.getInt(at) & 0xffffff;
-                        break;
-                }
-                out[y * width + x] = rgb;
+                out[y * width + x] = linearPixel(vga, m, at, bpp, 0xff);
             }
         }
         return new Frame(width, height, out);
+    }
+
+    /**
+     * The colour of the pixel at {@code at} of a linear (packed-pixel) mode: 8 bpp through the DAC (after the PEL
+     * mask), 15 and 16 bpp as 5-5-5 and 5-6-5, 24 and 32 bpp as little-endian BGR(X).
+     */
+    static int linearPixel(Vga vga, ByteBuffer m, int at, int bpp, int pelMask) {
+        switch (bpp) {
+            case 8:
+                return vga.dacColor(m.get(at) & pelMask);
+            case 15: {
+                int v = m.getShort(at) & 0xffff;
+                return five(v >> 10) << 16 | five(v >> 5) << 8 | five(v);
+            }
+            case 16: {
+                int v = m.getShort(at) & 0xffff;
+                return five(v >> 11) << 16 | six(v >> 5) << 8 | five(v);
+            }
+            case 24:
+                return (m.get(at + 2) & 0xff) << 16 | (m.get(at + 1) & 0xff) << 8 | (m.get(at) & 0xff);
+            default:
+                return m.getInt(at) & 0xffffff;
+        }
     }
 
     private static int five(int v) {

@@ -1,20 +1,18 @@
 package io.stubdm.devices.vga;
 
+import static io.stubdm.devices.vga.VgaTestRig.LFB;
+import static io.stubdm.devices.vga.VgaTestRig.MODE3_MISC;
+import static io.stubdm.devices.vga.VgaTestRig.VGA_SLOT;
+import static io.stubdm.devices.vga.VgaTestRig.VRAM_HOME;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.stubdm.devices.IrqLine;
-import io.stubdm.devices.pci.PciBus;
-import io.stubdm.firmware.OptionRom;
-import io.stubdm.hypervisor.DeviceModelOps;
 import io.stubdm.hypervisor.GuestMemory;
 import io.stubdm.hypervisor.sim.SimVcpu;
 import io.stubdm.ioreq.EmbeddedEngine;
-import io.stubdm.machine.GuestRamVideoMemory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Optional;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -26,106 +24,30 @@ import org.junit.jupiter.api.Test;
  * framebuffer written straight into guest RAM, and what the renderer makes of each.
  */
 class StdVgaTest {
-    private static final int VGA_SLOT = 3;
-    private static final long RAM = 64L << 20;
     private static final int VRAM = 16 << 20;
-    private static final long LFB = 0xf0000000L;
     private static final long MMIO_BAR = 0xf1000000L;
+    private static final Path BIOS = Path.of("/usr/share/seabios/vgabios-stdvga.bin");
 
-    private final EmbeddedEngine engine = new EmbeddedEngine(1, RAM);
-    private final SimVcpu cpu = engine.vcpu(0);
-    private final DeviceModelOps dm = engine.xen().deviceModel(EmbeddedEngine.DEFAULT_DOMID);
-    private final GuestRamVideoMemory vram = new GuestRamVideoMemory(dm,
-            engine.xen().foreignMemory(EmbeddedEngine.DEFAULT_DOMID), GuestRamVideoMemory.homeAddress(RAM, 0xf0000000L),
-            VRAM);
+    private final VgaTestRig rig = new VgaTestRig(VRAM);
+    private final EmbeddedEngine engine = rig.engine;
+    private final SimVcpu cpu = rig.cpu;
     private final StdVga vga;
 
     StdVgaTest() throws IOException {
-        Path bios = Path.of("/usr/share/seabios/vgabios-stdvga.bin");
-        vga = new StdVga(vram, Files.isReadable(bios) ? Optional.of(OptionRom.parse(bios.getFileName().toString(),
-                Files.readAllBytes(bios), StdVga.VENDOR_BOCHS, StdVga.DEVICE_STD_VGA)) : Optional.empty());
-        new PciBus(engine.pci(), engine.ports(), engine.mmio(), (device, pin) -> IrqLine.NONE).plug(VGA_SLOT, 0, vga);
-        for (StdVga.LegacyRange r : vga.legacyRanges()) {
-            (r.mmio() ? engine.mmio() : engine.ports()).register(r.base(), r.length(), r.device(), r.name());
-        }
-        engine.start();
+        vga = rig.plug(new StdVga(rig.vram,
+                VgaTestRig.biosIfInstalled(BIOS, StdVga.VENDOR_BOCHS, StdVga.DEVICE_STD_VGA)));
     }
 
     @AfterEach
     void stop() {
-        engine.close();
-        vram.close();
+        rig.close();
     }
 
     // ---------------------------------------------------------------- what the firmware does
 
     /** hvmloader: BAR0 (video RAM) and BAR2 (MMIO) in the PCI hole, memory and I/O decode on. */
     private void hvmloaderPlacesBars() {
-        cpu.pciConfigWrite(0, VGA_SLOT, 0, 0x10, 4, LFB);
-        cpu.pciConfigWrite(0, VGA_SLOT, 0, 0x18, 4, MMIO_BAR);
-        cpu.pciConfigWrite(0, VGA_SLOT, 0, 0x04, 2, 0x0003);
-    }
-
-    /** IBM's register values for mode 3 (80×25 text, 9×16 cells, 720×400), as the VGA BIOS loads them. */
-    private static final int MODE3_MISC = 0x67;
-    private static final int[] MODE3_SEQ = {0x03, 0x00, 0x03, 0x00, 0x02};
-    private static final int[] MODE3_CRTC = {0x5f, 0x4f, 0x50, 0x82, 0x55, 0x81, 0xbf, 0x1f, 0x00, 0x4f, 0x0d, 0x0e,
-        0x00, 0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x28, 0x1f, 0x96, 0xb9, 0xa3, 0xff};
-    private static final int[] MODE3_ATTR = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, 0x38, 0x39, 0x3a, 0x3b,
-        0x3c, 0x3d, 0x3e, 0x3f, 0x0c, 0x00, 0x0f, 0x08, 0x00};
-    private static final int[] MODE3_GC = {0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x0e, 0x00, 0xff};
-
-    /** The BIOS's mode set: sequencer held in reset, CRTC unlocked, attribute controller through the flip-flop. */
-    private void setMode3() {
-        cpu.outb(0x3c2, MODE3_MISC);
-        for (int i = 0; i < MODE3_SEQ.length; i++) {
-            cpu.outw(0x3c4, i | (i == 0 ? 0x01 : MODE3_SEQ[i]) << 8);
-        }
-        cpu.outw(0x3c4, 0x0300); // out of reset
-        cpu.outw(0x3d4, 0x11 | (MODE3_CRTC[0x11] & 0x7f) << 8); // unlock CR0-7
-        for (int i = 0; i < MODE3_CRTC.length; i++) {
-            cpu.outw(0x3d4, i | MODE3_CRTC[i] << 8);
-        }
-        cpu.inb(0x3da);
-        for (int i = 0; i < MODE3_ATTR.length; i++) {
-            cpu.outb(0x3c0, i);
-            cpu.outb(0x3c0, MODE3_ATTR[i]);
-        }
-        for (int i = 0; i < MODE3_GC.length; i++) {
-            cpu.outw(0x3ce, i | MODE3_GC[i] << 8);
-        }
-        // The EGA palette in the first 64 DAC entries: 2 bits per primary from the index's rgbRGB bits.
-        cpu.outb(0x3c8, 0);
-        for (int i = 0; i < 64; i++) {
-            cpu.outb(0x3c9, 0x2a * ((i >> 2) & 1) + 0x15 * ((i >> 5) & 1));
-            cpu.outb(0x3c9, 0x2a * ((i >> 1) & 1) + 0x15 * ((i >> 4) & 1));
-            cpu.outb(0x3c9, 0x2a * (i & 1) + 0x15 * ((i >> 3) & 1));
-        }
-        cpu.inb(0x3da);
-        cpu.outb(0x3c0, 0x20); // palette address source: the screen shows again
-    }
-
-    /** The BIOS's font load: plane 2 alone, odd/even off, the 64 KiB map at A0000, then text mode back. */
-    private void loadFont(byte[][] glyphs) {
-        cpu.outw(0x3c4, 0x0100);
-        cpu.outw(0x3c4, 0x0402);
-        cpu.outw(0x3c4, 0x0704);
-        cpu.outw(0x3c4, 0x0300);
-        cpu.outw(0x3ce, 0x0204);
-        cpu.outw(0x3ce, 0x0005);
-        cpu.outw(0x3ce, 0x0406);
-        for (int ch = 0; ch < glyphs.length; ch++) {
-            for (int line = 0; line < glyphs[ch].length; line++) {
-                cpu.mmioWrite(0xa0000 + ch * 32 + line, 1, glyphs[ch][line] & 0xff);
-            }
-        }
-        cpu.outw(0x3c4, 0x0100);
-        cpu.outw(0x3c4, 0x0302);
-        cpu.outw(0x3c4, 0x0304);
-        cpu.outw(0x3c4, 0x0300);
-        cpu.outw(0x3ce, 0x0004);
-        cpu.outw(0x3ce, 0x1005);
-        cpu.outw(0x3ce, 0x0e06);
+        rig.hvmloaderPlacesBars(0x18, MMIO_BAR);
     }
 
     /** A font where glyph {@code c} has scan line {@code l} = c ^ l: every glyph and line is distinct. */
@@ -139,45 +61,27 @@ class StdVgaTest {
         return font;
     }
 
-    private void writeText(int row, int col, String s, int attribute) {
-        for (int i = 0; i < s.length(); i++) {
-            long at = 0xb8000 + (row * 80L + col + i) * 2;
-            cpu.mmioWrite(at, 2, s.charAt(i) | attribute << 8);
-        }
-    }
-
-    /** The guest's own view of its memory, fresh each time (frames move under a cached mapping otherwise). */
-    private GuestMemory guest() {
-        return engine.domain().guestMemory();
-    }
-
-    /** A synchronous access drains the buffered ring first, so the window writes before it are done. */
-    private <T> T afterBufferedWrites(java.util.function.Supplier<T> onLoop) {
-        cpu.inb(0x3cc);
-        return engine.onLoop(onLoop);
-    }
-
     // ---------------------------------------------------------------- text
 
     @Test
     void textModeShowsTheCharactersInTheFontTheBiosLoaded() {
         hvmloaderPlacesBars();
-        setMode3();
+        rig.setMode3();
         byte[][] font = testFont();
-        loadFont(font);
+        rig.loadFont(font);
         cpu.stosToMmio(0xb8000, 2, 0x0720, 80 * 25, false); // what the BIOS's clear screen does
-        writeText(0, 0, "Linux version 6.1", 0x07);
-        writeText(24, 70, "login:", 0x1e); // yellow on blue
+        rig.writeText(0, 0, "Linux version 6.1", 0x07);
+        rig.writeText(24, 70, "login:", 0x1e); // yellow on blue
         cpu.outw(0x3d4, 0x0e | (0 << 8));
         cpu.outw(0x3d4, 0x0f | (81 << 8)); // cursor at row 1, column 1
 
-        String text = afterBufferedWrites(() -> vga.renderer().text());
+        String text = rig.afterBufferedWrites(() -> vga.renderer().text());
         String[] rows = text.split("\n", -1);
         assertEquals("Linux version 6.1", rows[0]);
         assertEquals(" ".repeat(70) + "login:", rows[24]);
         assertEquals(26, rows.length, "25 rows and the final newline");
 
-        VgaRenderer.Frame f = afterBufferedWrites(() -> vga.renderer().render());
+        VgaRenderer.Frame f = rig.afterBufferedWrites(() -> vga.renderer().render());
         assertEquals(720, f.width());
         assertEquals(400, f.height());
         int grey = 0xaaaaaa;
@@ -206,7 +110,7 @@ class StdVgaTest {
 
     @Test
     void inputStatusTogglesRetraceAndResetsTheAttributeFlipFlop() {
-        setMode3();
+        rig.setMode3();
         int a = cpu.inb(0x3da);
         int b = cpu.inb(0x3da);
         assertEquals(Vga.INPUT_STATUS_1_VERTICAL_RETRACE | Vga.INPUT_STATUS_1_DISPLAY_DISABLED, a ^ b,
@@ -226,7 +130,7 @@ class StdVgaTest {
 
     @Test
     void crtcProtectBitGuardsTheTimingRegisters() {
-        setMode3(); // leaves CR11 bit 7 set
+        rig.setMode3(); // leaves CR11 bit 7 set
         cpu.outw(0x3d4, 0x01 | 0x12 << 8);
         cpu.outw(0x3d4, 0x07 | 0xff << 8);
         cpu.outb(0x3d4, 0x01);
@@ -267,33 +171,33 @@ class StdVgaTest {
         cpu.outw(0x3ce, 0x0501);
         cpu.outw(0x3ce, 0xff08);
         cpu.mmioWrite(0xa0000, 1, 0x3c);
-        assertEquals(0x3cff3cff, engine.onLoop(() -> vga.videoMemory().getInt(0)));
+        assertEquals(0x3cff3cff, rig.afterBufferedWrites(() -> vga.videoMemory().getInt(0)));
         // Bit mask 0x0f: the high nibble of every plane comes from the latches (loaded by a read).
         cpu.outw(0x3ce, 0x0001);
         cpu.mmioWrite(0xa0001, 1, 0x00);
         cpu.outw(0x3ce, 0x0f08);
         cpu.mmioRead(0xa0000, 1); // latch 0x3cff3cff
         cpu.mmioWrite(0xa0001, 1, 0xff);
-        assertEquals(0x3fff3fff, engine.onLoop(() -> vga.videoMemory().getInt(4)));
+        assertEquals(0x3fff3fff, rig.afterBufferedWrites(() -> vga.videoMemory().getInt(4)));
         // Write mode 1 copies the latches whole (a screen-to-screen copy).
         cpu.outw(0x3ce, 0x0105);
         cpu.mmioRead(0xa0000, 1);
         cpu.mmioWrite(0xa0002, 1, 0x00);
-        assertEquals(0x3cff3cff, engine.onLoop(() -> vga.videoMemory().getInt(8)));
+        assertEquals(0x3cff3cff, rig.afterBufferedWrites(() -> vga.videoMemory().getInt(8)));
         // Write mode 2: the low nibble is a colour, spread over the planes; XOR with the latches.
         cpu.outw(0x3ce, 0x0205);
         cpu.outw(0x3ce, 0xff08);
         cpu.outw(0x3ce, 0x1803);
         cpu.mmioRead(0xa0000, 1);
         cpu.mmioWrite(0xa0003, 1, 0x09);
-        assertEquals(0x3cff3cff ^ 0xff0000ff, engine.onLoop(() -> vga.videoMemory().getInt(12)));
+        assertEquals(0x3cff3cff ^ 0xff0000ff, rig.afterBufferedWrites(() -> vga.videoMemory().getInt(12)));
         // Write mode 3: the rotated byte ANDed with the bit mask selects where set/reset (0110b) goes.
         cpu.outw(0x3ce, 0x0003);
         cpu.outw(0x3ce, 0x0305);
         cpu.outw(0x3ce, 0x0600);
         cpu.mmioRead(0xa0010, 1); // latches 0
         cpu.mmioWrite(0xa0010, 1, 0xf0);
-        assertEquals(0x00f0f000, engine.onLoop(() -> vga.videoMemory().getInt(0x40)));
+        assertEquals(0x00f0f000, rig.afterBufferedWrites(() -> vga.videoMemory().getInt(0x40)));
         // Read mode 1: 1 where the pixel's colour equals Color Compare on the planes Don't Care selects.
         cpu.outw(0x3ce, 0x0805);
         cpu.outw(0x3ce, 0x0602);
@@ -310,7 +214,7 @@ class StdVgaTest {
     /** Mode 12h as FreeBSD's vt_vga draws it: 640×480, 16 colours from four planes. */
     @Test
     void planarGraphicsRendersSixteenColours() {
-        setMode3();
+        rig.setMode3();
         cpu.outw(0x3d4, 0x11 | 0x0e << 8); // unprotect CR0-7
         cpu.outw(0x3ce, 0x0506);
         cpu.outw(0x3ce, 0x0005);
@@ -324,7 +228,7 @@ class StdVgaTest {
         cpu.mmioWrite(0xa0000 + 80, 1, 0xff);
         cpu.outw(0x3c4, 0x0c02); // planes 2 and 3: colour 12 in pixels 8-11
         cpu.mmioWrite(0xa0000 + 81, 1, 0xf0);
-        VgaRenderer.Frame f = afterBufferedWrites(() -> vga.renderer().render());
+        VgaRenderer.Frame f = rig.afterBufferedWrites(() -> vga.renderer().render());
         assertEquals(640, f.width());
         assertEquals(480, f.height());
         assertEquals(0x0000aa, f.pixel(0, 1));
@@ -337,7 +241,7 @@ class StdVgaTest {
     /** Mode 13h: 320×200, one byte per pixel in chain-4, each pixel two dots wide and two lines high. */
     @Test
     void chain4RendersTwoHundredFiftySixColours() {
-        setMode3();
+        rig.setMode3();
         cpu.outw(0x3ce, 0x4005); // 256-colour shift
         cpu.outw(0x3ce, 0x0506);
         cpu.outw(0x3c4, 0x0e04); // chain-4
@@ -351,7 +255,7 @@ class StdVgaTest {
         cpu.outb(0x3c9, 0);
         cpu.outb(0x3c9, 63);
         cpu.mmioWrite(0xa0000 + 320 + 5, 1, 200);
-        VgaRenderer.Frame f = afterBufferedWrites(() -> vga.renderer().render());
+        VgaRenderer.Frame f = rig.afterBufferedWrites(() -> vga.renderer().render());
         assertEquals(640, f.width());
         assertEquals(400, f.height());
         assertEquals(0xff00ff, f.pixel(10, 2));
@@ -390,7 +294,7 @@ class StdVgaTest {
 
         // The guest draws into the BAR: plain RAM, no ioreq.
         long before = engine.onLoop(() -> engine.stats().mmioWrites() + engine.stats().buffered());
-        GuestMemory guest = guest();
+        GuestMemory guest = rig.guest();
         guest.writeValue(LFB + (10L * 800 + 20) * 4, 4, 0x00123456);
         guest.writeValue(LFB + (599L * 800 + 799) * 4, 4, 0x00ffffff);
         assertEquals(before, (long) engine.onLoop(() -> engine.stats().mmioWrites() + engine.stats().buffered()),
@@ -424,26 +328,26 @@ class StdVgaTest {
         dispi(BochsDispi.INDEX_ENABLE, BochsDispi.ENABLED);
         dispi(BochsDispi.INDEX_BANK, 3);
         cpu.mmioWrite(0xa0010, 1, 0x5a);
-        assertEquals(0x5a, afterBufferedWrites(() -> (int) vga.videoMemory().get(3 * 0x10000 + 0x10)));
-        assertEquals(0x5a, guest().readValue(LFB + 3 * 0x10000 + 0x10, 1), "the same byte through the LFB");
+        assertEquals(0x5a, rig.afterBufferedWrites(() -> (int) vga.videoMemory().get(3 * 0x10000 + 0x10)));
+        assertEquals(0x5a, rig.guest().readValue(LFB + 3 * 0x10000 + 0x10, 1), "the same byte through the LFB");
         assertEquals(0x5a, cpu.mmioRead(0xa0010, 1));
     }
 
     /** hvmloader moves the BAR, and the video RAM (contents included) follows; decode off puts it back home. */
     @Test
     void videoRamFollowsTheBar() {
-        long home = GuestRamVideoMemory.homeAddress(RAM, 0xf0000000L);
-        guest().writeValue(home + 0x1234, 4, 0xfeedf00dL);
+        long home = VRAM_HOME;
+        rig.guest().writeValue(home + 0x1234, 4, 0xfeedf00dL);
         hvmloaderPlacesBars();
         assertEquals(LFB, engine.onLoop(() -> vga.barMappedAt(0)));
-        assertEquals(0xfeedf00dL, guest().readValue(LFB + 0x1234, 4));
-        assertFalse(guest().isRam(home, 4096), "the frames left their home");
+        assertEquals(0xfeedf00dL, rig.guest().readValue(LFB + 0x1234, 4));
+        assertFalse(rig.guest().isRam(home, 4096), "the frames left their home");
 
         cpu.pciConfigWrite(0, VGA_SLOT, 0, 0x10, 4, 0xe0000000L);
-        assertEquals(0xfeedf00dL, guest().readValue(0xe0000000L + 0x1234, 4));
-        assertFalse(guest().isRam(LFB, 4096));
+        assertEquals(0xfeedf00dL, rig.guest().readValue(0xe0000000L + 0x1234, 4));
+        assertFalse(rig.guest().isRam(LFB, 4096));
         cpu.pciConfigWrite(0, VGA_SLOT, 0, 0x04, 2, 0x0001); // memory decode off
-        assertEquals(0xfeedf00dL, guest().readValue(home + 0x1234, 4));
+        assertEquals(0xfeedf00dL, rig.guest().readValue(home + 0x1234, 4));
         assertEquals(-1L, engine.onLoop(() -> vga.barMappedAt(0)));
         assertTrue(engine.domain().dmOpLog().stream().anyMatch(l -> l.startsWith("pin_memory_cacheattr")),
                 engine.domain().dmOpLog().toString());
@@ -469,9 +373,8 @@ class StdVgaTest {
 
     @Test
     void romBarServesTheVgaBios() throws IOException {
-        Path bios = Path.of("/usr/share/seabios/vgabios-stdvga.bin");
-        assumeTrue(Files.isReadable(bios), "Debian package seabios is not installed");
-        byte[] image = Files.readAllBytes(bios);
+        assumeTrue(Files.isReadable(BIOS), "Debian package seabios is not installed");
+        byte[] image = Files.readAllBytes(BIOS);
         cpu.pciConfigWrite(0, VGA_SLOT, 0, 0x30, 4, 0xffffffffL);
         long size = (~(cpu.pciConfigRead(0, VGA_SLOT, 0, 0x30, 4) & 0xfffff800L) & 0xffffffffL) + 1;
         assertTrue(size >= image.length, "ROM BAR of " + size + " bytes for a " + image.length + "-byte image");
@@ -498,9 +401,9 @@ class StdVgaTest {
                 cpu.mmioRead(0xa0000 + random.nextInt(0x20000), 1 << random.nextInt(3));
             }
             if (i % 1000 == 0) {
-                VgaRenderer.Frame f = afterBufferedWrites(() -> vga.renderer().render());
+                VgaRenderer.Frame f = rig.afterBufferedWrites(() -> vga.renderer().render());
                 assertEquals(f.width() * f.height(), f.pixels().length);
-                afterBufferedWrites(() -> vga.renderer().text());
+                rig.afterBufferedWrites(() -> vga.renderer().text());
             }
         }
         assertEquals(0, engine.stats().deviceErrors());

@@ -45,6 +45,8 @@ public final class SimDomain {
     private volatile SimIoreqServer[] serverTable = new SimIoreqServer[0];
     private int nextXenPort = 1;
     private int nextServerId = 0;
+    /** This domain's grant table: reference -> what it grants (grant_entry_v1's frame, domid and flags). */
+    private final Map<Integer, Grant> grants = new java.util.concurrent.ConcurrentHashMap<>();
     /** The last 4-byte write to port 0xCF8 (d->arch.hvm.pci_cf8). */
     private volatile int pciCf8;
 
@@ -103,6 +105,30 @@ public final class SimDomain {
      */
     public GuestMemory guestMemory() {
         return new MapCacheGuestMemory(new SimForeignMemory(this));
+    }
+
+    /** One grant table entry in use: {@code gfn} granted to domain {@code grantee}. */
+    public record Grant(long gfn, int grantee, boolean readOnly) {
+    }
+
+    /**
+     * The guest (or its toolstack, for the reserved references) grants its frame {@code gfn} to {@code grantee}
+     * under {@code ref}, as writing a grant_entry_v1 does.
+     */
+    public void grantAccess(int ref, long gfn, int grantee, boolean readOnly) {
+        if (ref < 0 || gfn < 0) {
+            throw new IllegalArgumentException("grant ref " + ref + ", gfn " + gfn);
+        }
+        grants.put(ref, new Grant(gfn, grantee, readOnly));
+    }
+
+    /** The guest takes a grant back. */
+    public void endAccess(int ref) {
+        grants.remove(ref);
+    }
+
+    Grant grant(int ref) {
+        return grants.get(ref);
     }
 
     DeviceModelOps deviceModelOps() {

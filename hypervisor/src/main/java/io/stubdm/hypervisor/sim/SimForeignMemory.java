@@ -2,6 +2,7 @@ package io.stubdm.hypervisor.sim;
 
 import io.stubdm.hypervisor.ForeignMemory;
 import io.stubdm.hypervisor.IoreqAbi;
+import io.stubdm.hypervisor.MappedPages;
 import io.stubdm.hypervisor.XenException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicLong;
@@ -36,25 +37,7 @@ final class SimForeignMemory implements ForeignMemory {
 
     private ForeignMapping track(ByteBuffer buffer) {
         liveMappings.incrementAndGet();
-        return new ForeignMapping() {
-            private boolean unmapped;
-
-            @Override
-            public ByteBuffer buffer() {
-                if (unmapped) {
-                    throw new IllegalStateException("mapping used after unmap");
-                }
-                return buffer;
-            }
-
-            @Override
-            public synchronized void close() {
-                if (!unmapped) {
-                    unmapped = true;
-                    liveMappings.decrementAndGet();
-                }
-            }
-        };
+        return new MappedPages(buffer, liveMappings::decrementAndGet, "foreign");
     }
 
     /** Mappings not yet closed: a test can check that a device model unmaps what it mapped. */

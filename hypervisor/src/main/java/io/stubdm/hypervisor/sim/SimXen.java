@@ -3,6 +3,7 @@ package io.stubdm.hypervisor.sim;
 import io.stubdm.hypervisor.DeviceModelOps;
 import io.stubdm.hypervisor.EventChannels;
 import io.stubdm.hypervisor.ForeignMemory;
+import io.stubdm.hypervisor.GrantTables;
 import io.stubdm.hypervisor.Hypervisor;
 import io.stubdm.hypervisor.XenException;
 import io.stubdm.hypervisor.XenStore;
@@ -80,6 +81,11 @@ public final class SimXen implements Hypervisor {
     @Override
     public XenStore openXenStore() {
         return xenStore.connect(0);
+    }
+
+    @Override
+    public GrantTables openGrantTables() {
+        return new SimGrantTables(this);
     }
 
     @Override

@@ -5,6 +5,7 @@ import static io.stubdm.hypervisor.xen.XenLibs.ForeignMemory.*;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.PointerByReference;
 import io.stubdm.hypervisor.ForeignMemory;
+import io.stubdm.hypervisor.MappedPages;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -40,7 +41,7 @@ final class XenForeignMemory implements ForeignMemory {
             errors[i] = Math.abs(errors[i]); // the library reports -errno per page
         }
         ByteBuffer buffer = p.getByteBuffer(0, (long) count * PAGE).order(ByteOrder.LITTLE_ENDIAN);
-        return new Mapping(buffer, () -> xenforeignmemory_unmap(handle, p, count));
+        return new MappedPages(buffer, () -> xenforeignmemory_unmap(handle, p, count), "foreign");
     }
 
     @Override
@@ -53,7 +54,7 @@ final class XenForeignMemory implements ForeignMemory {
                     + firstFrame + "+" + frameCount);
         }
         ByteBuffer buffer = address.getValue().getByteBuffer(0, (long) frameCount * PAGE).order(ByteOrder.LITTLE_ENDIAN);
-        return new Mapping(buffer, () -> xenforeignmemory_unmap_resource(handle, resource));
+        return new MappedPages(buffer, () -> xenforeignmemory_unmap_resource(handle, resource), "foreign");
     }
 
     void restrict() {
@@ -67,33 +68,6 @@ final class XenForeignMemory implements ForeignMemory {
         if (!closed) {
             closed = true;
             xenforeignmemory_close(handle);
-        }
-    }
-
-    private static final class Mapping implements ForeignMapping {
-        private final ByteBuffer buffer;
-        private final Runnable unmap;
-        private boolean open = true;
-
-        Mapping(ByteBuffer buffer, Runnable unmap) {
-            this.buffer = buffer;
-            this.unmap = unmap;
-        }
-
-        @Override
-        public ByteBuffer buffer() {
-            if (!open) {
-                throw new IllegalStateException("foreign mapping used after unmap");
-            }
-            return buffer;
-        }
-
-        @Override
-        public synchronized void close() {
-            if (open) {
-                open = false;
-                unmap.run();
-            }
         }
     }
 }

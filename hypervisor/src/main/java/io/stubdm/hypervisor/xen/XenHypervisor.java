@@ -4,6 +4,7 @@ import com.sun.jna.Pointer;
 import io.stubdm.hypervisor.DeviceModelOps;
 import io.stubdm.hypervisor.EventChannels;
 import io.stubdm.hypervisor.ForeignMemory;
+import io.stubdm.hypervisor.GrantTables;
 import io.stubdm.hypervisor.Hypervisor;
 import io.stubdm.hypervisor.XenStore;
 import java.util.ArrayList;
@@ -62,6 +63,11 @@ public final class XenHypervisor implements Hypervisor {
     @Override
     public XenStore openXenStore() {
         return new LibXenStore();
+    }
+
+    @Override
+    public GrantTables openGrantTables() {
+        return XenGrantTables.open();
     }
 
     /**

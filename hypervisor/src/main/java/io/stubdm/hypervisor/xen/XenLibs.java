@@ -100,6 +100,26 @@ final class XenLibs {
                 int memFlags, long[] extentStart);
     }
 
+    /** libxengnttab (Debian's libxengnttab1): bound on first use, like {@link Ctrl}. */
+    static final class GrantTable {
+        static final String UNAVAILABLE;
+
+        static {
+            String why = null;
+            try {
+                Native.register(GrantTable.class, NativeLibrary.getInstance("libxengnttab.so.1"));
+            } catch (UnsatisfiedLinkError e) {
+                why = "libxengnttab.so.1 is not installed (Debian package libxengnttab1): " + e.getMessage();
+            }
+            UNAVAILABLE = why;
+        }
+
+        static native Pointer xengnttab_open(Pointer logger, int openFlags);
+        static native int xengnttab_close(Pointer xgt);
+        static native Pointer xengnttab_map_grant_ref(Pointer xgt, int domid, int ref, int prot);
+        static native int xengnttab_unmap(Pointer xgt, Pointer startAddress, int count);
+    }
+
     static final class ForeignMemory {
         static native Pointer xenforeignmemory_open(Pointer logger, int flags);
         static native int xenforeignmemory_close(Pointer h);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.stubdm.hypervisor.DeviceModelOps;
 import io.stubdm.hypervisor.EventChannels;
 import io.stubdm.hypervisor.ForeignMemory;
+import io.stubdm.hypervisor.GrantTables;
 import io.stubdm.hypervisor.GuestMemory;
 import io.stubdm.hypervisor.IoRangeType;
 import io.stubdm.hypervisor.MemType;
@@ -109,6 +110,32 @@ class SimXenTest {
         assertArrayEquals(new int[] {14, 14, 14, 14}, beyond);
         m.close();
         assertThrows(IllegalStateException.class, m::buffer);
+    }
+
+    @Test
+    void grantMappingsFollowWhatTheGuestGrantedAndToWhom() {
+        dom.grantAccess(GrantTables.RESERVED_XENSTORE, 0x200, 0, false);
+        dom.grantAccess(8, 0x201, 0, true);
+        dom.grantAccess(9, 0x202, 7, false);
+        dom.guestMemory().writeValue(0x200L << 12, 4, 0x12345678);
+        try (GrantTables gnttab = xen.openGrantTables()) {
+            ForeignMemory.ForeignMapping store = gnttab.map(4, GrantTables.RESERVED_XENSTORE, true);
+            assertEquals(0x12345678, store.buffer().getInt(0));
+            store.buffer().putInt(8, 0xcafe);
+            assertEquals(0xcafe, dom.guestMemory().readValue((0x200L << 12) + 8, 4), "the guest sees the backend's writes");
+            store.close();
+            assertThrows(IllegalStateException.class, store::buffer);
+
+            ForeignMemory.ForeignMapping ro = gnttab.map(4, 8, false);
+            assertThrows(java.nio.ReadOnlyBufferException.class, () -> ro.buffer().putInt(0, 1));
+            ro.close();
+            assertEquals(XenException.EPERM, errno(() -> gnttab.map(4, 8, true)), "a read-only grant mapped writable");
+            assertEquals(XenException.EPERM, errno(() -> gnttab.map(4, 9, false)), "granted to another domain");
+            assertEquals(XenException.EINVAL, errno(() -> gnttab.map(4, 10, false)), "not in use");
+            dom.endAccess(8);
+            assertEquals(XenException.EINVAL, errno(() -> gnttab.map(4, 8, false)), "taken back");
+            assertEquals(XenException.ESRCH, errno(() -> gnttab.map(5, 1, false)), "no such domain");
+        }
     }
 
     @Test
