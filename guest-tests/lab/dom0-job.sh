@@ -14,7 +14,10 @@ mkdir -p /var/log/xen /tmp/lab
 OVERALL=0
 # The logs are text, but a guest's serial log can hold a stray binary byte (one did around the guest's power-off),
 # and then plain grep prints "binary file matches" instead of the line a check needs.
-grep() { command grep -a "$@"; }
+grep() { timeout -k 2 60 grep -a "$@"; }
+# Pitfall 17: a Dom0 tool can spin for good once pitfall 18 has corrupted it (the watchdog caught an `awk` in
+# state R for minutes, with the job waiting on it), so every tool the job runs has a time limit too.
+for tool in awk sed tail head base64 stat gzip; do eval "$tool() { timeout -k 2 60 $tool \"\$@\"; }"; done
 
 # Seconds (one decimal) since $1, an $EPOCHREALTIME value; pure bash (no fork: the pty reader calls it
 # per line, and a forked awk once came back empty under load).

@@ -57,6 +57,11 @@ public final class Ps2Keyboard extends Ps2Device {
     /** 10.9 characters per second after 500 ms, the power-on setting. */
     private static final int DEFAULT_TYPEMATIC = 0x2B;
 
+    /** What a typed-ahead burst may hold before further key events are dropped (about 200 keystrokes). */
+    static final int TYPEAHEAD_BYTES = 1024;
+
+    private final java.util.ArrayDeque<int[]> typeahead = new java.util.ArrayDeque<>();
+    private int typeaheadBytes;
     private boolean scanning;
     private int scanCodeSet;
     private int leds;
@@ -70,7 +75,8 @@ public final class Ps2Keyboard extends Ps2Device {
      * A key went down or up. {@code set2Code} is its PS/2 set 2 make code: 0x01-0xFF (without the prefixes 0xE0,
      * 0xE1 and 0xF0), {@link #EXTENDED} plus that for the E0-prefixed keys, or {@link #PAUSE}. Keys that send two
      * codes (Print Screen: E0 12 E0 7C) are two events. Ignored while the guest has scanning disabled; an event
-     * that does not fit the queue whole is dropped and counted ({@link #droppedBytes()}).
+     * that does not fit the 16-byte buffer whole waits behind it ({@link #inputDrained()}), up to
+     * {@link #TYPEAHEAD_BYTES}, and beyond that is dropped and counted ({@link #droppedBytes()}).
      *
      * @throws IllegalArgumentException if {@code set2Code} is none of these
      */
@@ -79,8 +85,42 @@ public final class Ps2Keyboard extends Ps2Device {
         if (!scanning || set2.length == 0) {
             return;
         }
-        queueInput(scanCodeSet == 1 ? toSet1(set2) : set2);
-        inputQueued();
+        int[] bytes = scanCodeSet == 1 ? toSet1(set2) : set2;
+        if (typeahead.isEmpty() && inputFree() >= bytes.length) {
+            queueInput(bytes);
+            inputQueued();
+        } else if (typeaheadBytes + bytes.length <= TYPEAHEAD_BYTES) {
+            typeahead.add(bytes);
+            typeaheadBytes += bytes.length;
+        } else {
+            queueInput(bytes); // counted as dropped: the queue is full
+        }
+    }
+
+    /**
+     * Events that wait for room in the keyboard's 16-byte buffer. A VNC client sends a typed line at network
+     * speed, and a guest under load (or under emulation) takes its keyboard interrupts far slower; a real
+     * keyboard never outruns its host that way, because a human types. QEMU paces VNC keys for the same reason
+     * (its key-delay-ms); here the pace is the guest's own: the next event moves in as the buffer drains.
+     */
+    @Override
+    void inputDrained() {
+        while (!typeahead.isEmpty() && inputFree() >= typeahead.peek().length) {
+            int[] bytes = typeahead.poll();
+            typeaheadBytes -= bytes.length;
+            queueInput(bytes);
+        }
+    }
+
+    /** Events waiting for room in the buffer ({@link #inputDrained()}). */
+    public int typeaheadBytes() {
+        return typeaheadBytes;
+    }
+
+    private void clearKeys() {
+        clearInput();
+        typeahead.clear();
+        typeaheadBytes = 0;
     }
 
     /** The LED bits the guest last set ({@link #LED_CAPS_LOCK} and friends), for the display server to show. */
@@ -139,24 +179,24 @@ public final class Ps2Keyboard extends Ps2Device {
                 reply(ACK, ID_FIRST, ID_MF2);
                 break;
             case CMD_ENABLE:
-                clearInput();
+                clearKeys();
                 scanning = true;
                 reply(ACK);
                 break;
             case CMD_DEFAULT_DISABLE:
-                clearInput();
+                clearKeys();
                 defaults();
                 scanning = false;
                 reply(ACK);
                 break;
             case CMD_SET_DEFAULT:
-                clearInput();
+                clearKeys();
                 defaults();
                 scanning = true;
                 reply(ACK);
                 break;
             case CMD_RESET:
-                clearInput();
+                clearKeys();
                 defaults();
                 scanning = true;
                 reply(ACK, SELF_TEST_PASSED);
@@ -197,6 +237,8 @@ public final class Ps2Keyboard extends Ps2Device {
 
     @Override
     void resetDevice() {
+        typeahead.clear();
+        typeaheadBytes = 0;
         defaults();
         scanning = true;
     }

@@ -183,22 +183,37 @@ class I8042Test {
     }
 
     @Test
-    void keyboardQueueHoldsSixteenBytesAndCountsTheRest() {
+    void keysBeyondTheSixteenByteBufferWaitInOrderAndOnlyAFloodIsDropped() {
         rig.writeCommandByte(CB_KBD_DISABLE);
         rig.keyboard(k -> {
             for (int i = 0; i < 15; i++) {
                 k.keyEvent(0x15 + i, true);
             }
-            k.keyEvent(0x1c, false); // two bytes, one free: dropped whole
-            k.keyEvent(0x1d, true); // fits
-            k.keyEvent(0x1e, true); // full
+            k.keyEvent(0x1c, false); // two bytes, one free: waits whole, and so do the keys after it
+            k.keyEvent(0x1d, true);
+            k.keyEvent(0x1e, true);
         });
-        assertEquals(3L, rig.engine.onLoop(() -> rig.kbc.keyboard().droppedBytes()));
+        assertEquals(0L, rig.engine.onLoop(() -> rig.kbc.keyboard().droppedBytes()));
+        assertEquals(4, (int) rig.engine.onLoop(() -> rig.kbc.keyboard().typeaheadBytes()));
         rig.command(CMD_KBD_ENABLE);
-        int[] got = readKbd(Ps2Device.QUEUE_BYTES);
+        int[] got = readKbd(15 + 4);
         assertEquals(0x15, got[0]);
-        assertEquals(0x1d, got[15]);
+        assertEquals(0x23, got[14]);
+        assertArrayEquals(new int[] {0xf0, 0x1c, 0x1d, 0x1e}, java.util.Arrays.copyOfRange(got, 15, 19));
         rig.assertEmpty();
+
+        // A flood no guest reads: the buffer, then the typeahead fill up; what comes after is counted, not kept.
+        rig.writeCommandByte(CB_KBD_DISABLE);
+        int events = Ps2Device.QUEUE_BYTES + Ps2Keyboard.TYPEAHEAD_BYTES + 10;
+        rig.keyboard(k -> {
+            for (int i = 0; i < events; i++) {
+                k.keyEvent(0x1c, true);
+            }
+        });
+        assertEquals(10L, rig.engine.onLoop(() -> rig.kbc.keyboard().droppedBytes()));
+        assertEquals(Ps2Keyboard.TYPEAHEAD_BYTES, (int) rig.engine.onLoop(() -> rig.kbc.keyboard().typeaheadBytes()));
+        rig.keyboard(k -> k.receive(Ps2Keyboard.CMD_RESET)); // a reset forgets what was typed ahead
+        assertEquals(0, (int) rig.engine.onLoop(() -> rig.kbc.keyboard().typeaheadBytes()));
     }
 
     @Test
