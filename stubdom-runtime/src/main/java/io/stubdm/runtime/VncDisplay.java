@@ -19,9 +19,22 @@ final class VncDisplay implements VncConsole {
         this.dm = dm;
     }
 
+    /** The last picture rendered; only the device loop touches it. */
+    private VgaRenderer.Frame last;
+
+    /**
+     * The picture, rendered again only when the adapter says it may have changed (its registers or window were
+     * written, or track_dirty_vram reports framebuffer pages written): an idle screen costs the device loop nothing
+     * at the VNC server's refresh rate.
+     */
     @Override
     public VgaRenderer.Frame capture() {
-        return dm.display().map(d -> dm.onLoop(d::render)).orElse(NO_DISPLAY);
+        return dm.display().map(d -> dm.onLoop(() -> {
+            if (last == null || d.changedSinceLastAsked()) {
+                last = d.render();
+            }
+            return last;
+        })).orElse(NO_DISPLAY);
     }
 
     @Override

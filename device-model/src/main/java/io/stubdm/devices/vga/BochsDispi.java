@@ -114,6 +114,7 @@ public final class BochsDispi implements Resettable {
     }
 
     void writeRegister(int i, int v) {
+        vga.writes++;
         switch (i) {
             case INDEX_ID:
                 if (v >= ID0 && v <= ID5) {

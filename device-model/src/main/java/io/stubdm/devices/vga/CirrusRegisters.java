@@ -207,6 +207,7 @@ final class CirrusRegisters implements Resettable {
     }
 
     void writePort(int port, int v) {
+        vga.writes++;
         switch (port) {
             case Vga.SEQUENCER_INDEX:
                 seqIndex = v;
@@ -515,6 +516,7 @@ final class CirrusRegisters implements Resettable {
     }
 
     void writeWindow(int offset, int v) {
+        vga.writes++;
         if (!extendedModes()) {
             vga.writeMemory(offset, v);
             return;
@@ -622,6 +624,7 @@ final class CirrusRegisters implements Resettable {
     }
 
     void writeLinear(int offset, int v) {
+        vga.writes++;
         if (offset >= LINEAR_BLT_SOURCE && offset < LINEAR_BLT_SOURCE + LINEAR_BLT_SOURCE_SIZE) {
             blitter.source(v);
             return;

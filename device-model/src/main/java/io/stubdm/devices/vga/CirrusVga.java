@@ -81,6 +81,11 @@ public final class CirrusVga extends PciFunction implements DisplayAdapter {
                 new StdVga.LegacyRange(true, Vga.WINDOW_BASE, Vga.WINDOW_SIZE, regs.window(), "vga-lowmem"));
     }
 
+    @Override
+    public boolean changedSinceLastAsked() {
+        return regs.vga.changedSinceLastAsked();
+    }
+
     /** The current picture. */
     @Override
     public VgaRenderer.Frame render() {
@@ -128,6 +133,7 @@ public final class CirrusVga extends PciFunction implements DisplayAdapter {
     }
 
     private void writeMmio(int offset, int v) {
+        regs.vga.writes++;
         if (offset >= MMIO_VGA_PORTS && offset < MMIO_VGA_PORTS + MMIO_VGA_PORTS_SIZE) {
             regs.writePort(0x3c0 + offset - MMIO_VGA_PORTS, v);
         } else if (offset >= MMIO_BLT && offset < MMIO_BLT + MMIO_BLT_SIZE) {

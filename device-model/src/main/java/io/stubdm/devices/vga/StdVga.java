@@ -79,6 +79,11 @@ public final class StdVga extends PciFunction implements DisplayAdapter {
     }
 
     @Override
+    public boolean changedSinceLastAsked() {
+        return vga.changedSinceLastAsked();
+    }
+
+    @Override
     public VgaRenderer.Frame render() {
         return renderer.render();
     }

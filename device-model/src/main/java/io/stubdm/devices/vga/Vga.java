@@ -158,6 +158,7 @@ public final class Vga implements Resettable {
     /** Power-on: a colour adapter whose BIOS has not run yet (the VGA BIOS programs every register). */
     @Override
     public void reset() {
+        writes++;
         java.util.Arrays.fill(seq, 0);
         java.util.Arrays.fill(gc, 0);
         java.util.Arrays.fill(attr, 0);
@@ -274,7 +275,25 @@ public final class Vga implements Resettable {
         }
     }
 
+    /**
+     * Writes the guest made to the adapter's registers and legacy window (and, for the adapters built on this one,
+     * to their own registers): the display refresh renders again only when this moved or the framebuffer was
+     * written ({@link DisplayAdapter#changedSinceLastAsked()}).
+     */
+    long writes;
+
+    private long writesSeen = -1;
+
+    /** {@link DisplayAdapter#changedSinceLastAsked()} for an adapter built on this VGA. */
+    boolean changedSinceLastAsked() {
+        boolean framebufferWritten = vram.anyPageWritten();
+        boolean changed = framebufferWritten || writes != writesSeen;
+        writesSeen = writes;
+        return changed;
+    }
+
     void writePort(int port, int v) {
+        writes++;
         if (wrongAddressSpace(port)) {
             return;
         }
@@ -417,6 +436,7 @@ public final class Vga implements Resettable {
     }
 
     void writeMemory(int windowOffset, int v) {
+        writes++;
         int a = mapped(windowOffset);
         if (a < 0) {
             return;

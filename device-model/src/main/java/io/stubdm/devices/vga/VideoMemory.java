@@ -24,4 +24,18 @@ public interface VideoMemory extends PciBar.RamPlacement {
      * null when that cannot be told and every page counts as written.
      */
     byte[] writtenPages();
+
+    /** Whether any page was written since the last call (or that cannot be told). */
+    default boolean anyPageWritten() {
+        byte[] pages = writtenPages();
+        if (pages == null) {
+            return true;
+        }
+        for (byte b : pages) {
+            if (b != 0) {
+                return true;
+            }
+        }
+        return false;
+    }
 }

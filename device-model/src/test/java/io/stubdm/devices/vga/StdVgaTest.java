@@ -275,6 +275,27 @@ class StdVgaTest {
         return cpu.inw(BochsDispi.DATA_PORT);
     }
 
+    /**
+     * What a display refresh asks before it renders: nothing changed while the guest wrote nothing; a register
+     * write, a window write through the buffered ring and a framebuffer write in guest RAM (seen only through
+     * track_dirty_vram) each count, once.
+     */
+    @Test
+    void theAdapterTellsWhenItsPictureMayHaveChanged() {
+        hvmloaderPlacesBars();
+        assertTrue(engine.onLoop(vga::changedSinceLastAsked), "the first question");
+        assertFalse(engine.onLoop(vga::changedSinceLastAsked), "nothing written since");
+        cpu.outw(0x3d4, 0x000c); // CRTC start address high
+        assertTrue(engine.onLoop(vga::changedSinceLastAsked), "a register");
+        assertFalse(engine.onLoop(vga::changedSinceLastAsked));
+        cpu.mmioWrite(0xb8000, 2, 0x0741);
+        assertTrue(rig.afterBufferedWrites(vga::changedSinceLastAsked), "the legacy window, through the buffered ring");
+        assertFalse(engine.onLoop(vga::changedSinceLastAsked));
+        rig.guest().writeValue(LFB + 0x2000, 4, 0x00ff00ff);
+        assertTrue(engine.onLoop(vga::changedSinceLastAsked), "the framebuffer, through track_dirty_vram");
+        assertFalse(engine.onLoop(vga::changedSinceLastAsked));
+    }
+
     /** SeaBIOS's bochsvga: probe the interface, read the memory size, then 800×600×32 with the LFB on. */
     @Test
     void vbeModeDrawsFromTheFramebufferInGuestRam() {
