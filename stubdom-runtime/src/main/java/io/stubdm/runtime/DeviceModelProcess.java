@@ -73,9 +73,7 @@ public final class DeviceModelProcess implements AutoCloseable {
             xenstore = hypervisor.openXenStore();
             p = new DeviceModelProcess(dm, xenstore);
             if (vncOptions.isPresent()) {
-                p.vnc = VncServer.start(vncOptions.get(), new VncDisplay(dm), args.name());
-                LOG.log(Level.INFO, "VNC on " + p.vnc.address().getHostString() + ":" + p.vnc.address().getPort()
-                        + " (auth " + p.vnc.auth() + ")");
+                p.vnc = VncServer.start(vncOptions.get(), new VncDisplay(dm), args.name()); // it logs where it listens
             }
             p.openMonitors();
             if (p.state == RunState.RUNNING) {
