@@ -61,6 +61,16 @@ public final class DeviceModelProcess implements AutoCloseable {
      */
     public static DeviceModelProcess start(DeviceModelArgs args, Hypervisor hypervisor, OptionRomFinder roms)
             throws IOException {
+        return start(args, hypervisor, roms, () -> { });
+    }
+
+    /**
+     * As {@link #start(DeviceModelArgs, Hypervisor, OptionRomFinder)}, running {@code beforeRunning} once the machine
+     * is built and the QMP sockets listen, but before {@code running} tells libxl the guest can be served: in a
+     * stub domain that is when the QMP proxy and the NIC's bridge must come up.
+     */
+    public static DeviceModelProcess start(DeviceModelArgs args, Hypervisor hypervisor, OptionRomFinder roms,
+            Runnable beforeRunning) throws IOException {
         if (args.incoming().isPresent()) {
             throw new IllegalArgumentException("-incoming " + args.incoming().get() + ": restoring a saved guest is "
                     + "not supported by stubdm yet");
@@ -76,6 +86,7 @@ public final class DeviceModelProcess implements AutoCloseable {
                 p.vnc = VncServer.start(vncOptions.get(), new VncDisplay(dm), args.name()); // it logs where it listens
             }
             p.openMonitors();
+            beforeRunning.run();
             if (p.state == RunState.RUNNING) {
                 p.startGuest();
             } else {

@@ -2,10 +2,13 @@ package io.stubdm.runtime;
 
 import io.stubdm.firmware.OptionRomFinder;
 import io.stubdm.hypervisor.XenException;
+import io.stubdm.hypervisor.XenStore;
 import io.stubdm.hypervisor.xen.XenHypervisor;
 import io.stubdm.runtime.cli.DeviceModelArgs;
 import io.stubdm.runtime.cli.QemuCommandLine;
 import io.stubdm.runtime.qmp.QmpServer;
+import io.stubdm.runtime.stubdom.StubDomain;
+import io.stubdm.runtime.stubdom.StubdomArgv;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
@@ -36,6 +39,7 @@ public final class Stubdm {
             out.println("       stubdm self-test      (a whole device-model start-up against a simulated Xen)");
             out.println("       stubdm --prepare      (self-test, and archive the classes it loaded: faster starts)");
             out.println("       stubdm check-xen DOMID (can this domain map a running guest's frames and grants?)");
+            out.println("       stubdm stubdom        (inside a stub domain: the guest's arguments come from xenstore)");
             out.println("       stubdm --version");
             out.println("stubdm is a device model for Xen HVM guests: put device_model_override=\"<path>/stubdm\" in the xl config.");
             return argv.isEmpty() ? 2 : 0;
@@ -50,6 +54,9 @@ public final class Stubdm {
             out.println("stubdm " + Version.get() + " (QMP speaks as QEMU 7.2.0)");
             return 0;
         }
+        if (argv.get(0).equals("stubdom")) {
+            return stubdom(err);
+        }
         DeviceModelArgs args;
         try {
             args = QemuCommandLine.parse(argv);
@@ -57,6 +64,47 @@ public final class Stubdm {
             err.println("stubdm: " + e.getMessage());
             return 2;
         }
+        XenHypervisor xen;
+        try {
+            xen = XenHypervisor.open();
+        } catch (XenException | UnsatisfiedLinkError e) {
+            err.println("stubdm: cannot reach Xen: " + e.getMessage());
+            return 1;
+        }
+        return serve(args, argv, xen, () -> { }, () -> { }, err);
+    }
+
+    /**
+     * Inside a Linux stub domain (the image's init runs {@code stubdm stubdom}): the arguments come from xenstore,
+     * where libxl put them for the stub domain's target, and QMP goes out through Xen's vchan proxy.
+     */
+    private static int stubdom(PrintStream err) {
+        XenHypervisor xen;
+        try {
+            xen = XenHypervisor.open();
+        } catch (XenException | UnsatisfiedLinkError e) {
+            err.println("stubdm: cannot reach Xen from the stub domain: " + e.getMessage());
+            return 1;
+        }
+        StubdomArgv stub;
+        DeviceModelArgs args;
+        try (XenStore xenstore = xen.openXenStore()) {
+            stub = StubdomArgv.read(xenstore);
+            args = QemuCommandLine.parse(stub.deviceModelArguments());
+            java.nio.file.Files.createDirectories(java.nio.file.Path.of(StubdomArgv.QMP_SOCKET).getParent());
+        } catch (IllegalStateException | IllegalArgumentException | XenException | java.io.IOException e) {
+            err.println("stubdm: stub domain: " + e.getMessage());
+            xen.close();
+            return 2;
+        }
+        System.getLogger(Stubdm.class.getName()).log(Level.INFO, "stub domain " + stub.stubDomid() + " for domain "
+                + stub.guestDomid() + "; libxl's arguments: " + String.join(" ", stub.libxlArguments()));
+        StubDomain around = StubDomain.forImage(stub);
+        return serve(args, stub.deviceModelArguments(), xen, around::beforeRunning, around::close, err);
+    }
+
+    private static int serve(DeviceModelArgs args, List<String> argv, XenHypervisor xen, Runnable beforeRunning,
+            Runnable onEnd, PrintStream err) {
         Thread warmUp = new Thread(QmpServer::warmUp, "json-warm-up");
         warmUp.setDaemon(true);
         warmUp.start();
@@ -73,18 +121,13 @@ public final class Stubdm {
         });
         log.log(Level.INFO, "stubdm " + Version.get() + " for domain " + args.domid() + " (" + args.name() + "), pid "
                 + ProcessHandle.current().pid() + ": " + String.join(" ", argv));
-        XenHypervisor xen;
-        try {
-            xen = XenHypervisor.open();
-        } catch (XenException | UnsatisfiedLinkError e) {
-            err.println("stubdm: cannot reach Xen: " + e.getMessage());
-            return 1;
-        }
         DeviceModelProcess process;
         try {
-            process = DeviceModelProcess.start(args, xen, OptionRomFinder.debian(args.romDirectory().map(java.nio.file.Path::of)));
+            process = DeviceModelProcess.start(args, xen,
+                    OptionRomFinder.debian(args.romDirectory().map(java.nio.file.Path::of)), beforeRunning);
         } catch (IllegalArgumentException | UncheckedIOException | java.io.IOException | XenException e) {
             err.println("stubdm: domain " + args.domid() + ": " + e.getMessage());
+            onEnd.run();
             xen.close();
             return 1;
         }
@@ -96,6 +139,7 @@ public final class Stubdm {
         // libxl ends a device model with SIGHUP; the JVM then runs this hook and exits.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.log(Level.INFO, "ending: closing the device model of domain " + args.domid());
+            onEnd.run();
             process.close();
             xen.close();
         }, "stubdm-shutdown"));
