@@ -33,6 +33,10 @@ final class Screendump {
     private Screendump() {}
 
     static void write(VgaRenderer.Frame frame, Path file, Format format) throws IOException {
+        if (format == Format.PNG && ModuleLayer.boot().findModule("java.desktop").isEmpty()) {
+            // The stub domain's Java runtime leaves out java.desktop (ImageIO): 20 MiB of memory for one format.
+            throw new IOException("this Java runtime has no PNG writer (no java.desktop module): ask for PPM");
+        }
         Path parent = file.toAbsolutePath().getParent();
         Path temporary = Files.createTempFile(parent, "." + file.getFileName(), ".part");
         try {

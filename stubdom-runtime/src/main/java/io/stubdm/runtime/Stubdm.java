@@ -9,6 +9,7 @@ import io.stubdm.runtime.cli.QemuCommandLine;
 import io.stubdm.runtime.qmp.QmpServer;
 import io.stubdm.runtime.stubdom.StubDomain;
 import io.stubdm.runtime.stubdom.StubdomArgv;
+import io.stubdm.runtime.stubdom.image.StubdomImageCommand;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
@@ -39,6 +40,8 @@ public final class Stubdm {
             out.println("       stubdm self-test      (a whole device-model start-up against a simulated Xen)");
             out.println("       stubdm --prepare      (self-test, and archive the classes it loaded: faster starts)");
             out.println("       stubdm check-xen DOMID (can this domain map a running guest's frames and grants?)");
+            out.println("       stubdm stubdom-image  (build the stub domain's kernel and rootfs from Debian's packages)");
+            out.println("       stubdm stubdom-install (put them where libxl looks: /usr/lib/xen-4.17/boot)");
             out.println("       stubdm stubdom        (inside a stub domain: the guest's arguments come from xenstore)");
             out.println("       stubdm --version");
             out.println("stubdm is a device model for Xen HVM guests: put device_model_override=\"<path>/stubdm\" in the xl config.");
@@ -53,6 +56,12 @@ public final class Stubdm {
         if (argv.get(0).equals("--version") || argv.get(0).equals("-version")) {
             out.println("stubdm " + Version.get() + " (QMP speaks as QEMU 7.2.0)");
             return 0;
+        }
+        if (argv.get(0).equals("stubdom-image")) {
+            return StubdomImageCommand.image(argv, out, err);
+        }
+        if (argv.get(0).equals("stubdom-install")) {
+            return StubdomImageCommand.install(argv, out, err);
         }
         if (argv.get(0).equals("stubdom")) {
             return stubdom(err);
@@ -100,6 +109,11 @@ public final class Stubdm {
         System.getLogger(Stubdm.class.getName()).log(Level.INFO, "stub domain " + stub.stubDomid() + " for domain "
                 + stub.guestDomid() + "; libxl's arguments: " + String.join(" ", stub.libxlArguments()));
         StubDomain around = StubDomain.forImage(stub);
+        List<String> missing = around.awaitDevices(20_000);
+        if (!missing.isEmpty()) {
+            // Opening them fails with a message naming each; the wait was only for frontends still connecting.
+            System.getLogger(Stubdm.class.getName()).log(Level.WARNING, "still missing after 20 s: " + missing);
+        }
         return serve(args, stub.deviceModelArguments(), xen, around::beforeRunning, around::close, err);
     }
 

@@ -43,6 +43,27 @@ public final class StubDomain implements AutoCloseable {
                 System.getProperty("stubdm.busybox", "/bin/busybox"));
     }
 
+    /**
+     * Waits until the device nodes the arguments name exist (at most {@code timeoutMillis} in all), so that a disk
+     * or console whose frontend is still connecting is not taken for a missing one. Returns those still missing.
+     */
+    public List<String> awaitDevices(long timeoutMillis) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        List<String> missing = new ArrayList<>(argv.devicePaths());
+        while (true) {
+            missing.removeIf(path -> Files.exists(Path.of(path)));
+            if (missing.isEmpty() || System.nanoTime() > deadline) {
+                return missing;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return missing;
+            }
+        }
+    }
+
     /** Called once the device model has created its TAPs and listens for QMP, before it says {@code running}. */
     public void beforeRunning() {
         for (String tap : argv.tapNames()) {

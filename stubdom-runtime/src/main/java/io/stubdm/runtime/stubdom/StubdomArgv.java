@@ -103,6 +103,28 @@ public final class StubdomArgv {
         return taps;
     }
 
+    /**
+     * The stub domain's own device nodes the arguments name: its consoles ({@code -serial /dev/hvc3}) and the disks
+     * libxl attached to it ({@code -drive file=/dev/xvda,...}). Their PV frontends connect while stubdm starts, so
+     * they may not exist yet when it does.
+     */
+    public List<String> devicePaths() {
+        List<String> paths = new ArrayList<>();
+        for (int i = 0; i + 1 < argv.size(); i++) {
+            String value = argv.get(i + 1);
+            if (argv.get(i).equals("-serial") && value.startsWith("/dev/")) {
+                paths.add(value);
+            } else if (argv.get(i).equals("-drive")) {
+                for (String part : value.split(",")) {
+                    if (part.startsWith("file=/dev/")) {
+                        paths.add(part.substring("file=".length()));
+                    }
+                }
+            }
+        }
+        return paths;
+    }
+
     public int stubDomid() {
         return stubDomid;
     }
