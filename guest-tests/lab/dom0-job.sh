@@ -37,6 +37,14 @@ run_scenario() {
   echo "STUBDM-LAB scenario $sc: DM=$dm config $cfg"
   sed 's/^/STUBDM-LAB   cfg: /' "$cfg"
   xl dmesg -c > /dev/null
+  # @stubdom: the guest's disk image goes on the loop device its config names (see run-lab.sh).
+  local loopdev="" loopimg=""
+  read -r _ _ loopdev loopimg < <(grep -m1 '^# lab-loop: ' "$cfg")
+  if [ -n "$loopdev" ]; then
+    losetup -d "$loopdev" 2>/dev/null
+    local ro=""; grep -q 'access=ro' "$cfg" && ro=-r
+    losetup $ro "$loopdev" "$loopimg" || echo "STUBDM-LAB $sc losetup $loopdev $loopimg failed"
+  fi
   local T0=$EPOCHREALTIME
   # -p: created paused, so the serial pty is opened before the guest's first byte (QEMU's pty chardev
   # drops output while nobody holds the other end).
@@ -52,6 +60,16 @@ run_scenario() {
   local domid; domid=$(xl domid "$name")
   local dmpid; dmpid=$(xenstore-read /local/domain/$domid/image/device-model-pid 2>/dev/null || echo "")
   local tty; tty=$(xenstore-read /local/domain/$domid/serial/0/tty 2>/dev/null || echo "")
+  # @stubdom: the device model runs in domain <stubid>; the guest's serial port is that domain's console 3 (what
+  # `xl console` opens), and the Dom0 process is the stub domain's console backend, stubdm -machine xenpv.
+  local stubid="" qemu_seen=0 qemu_procs=""
+  if [ "$dm" = stubdom ]; then
+    stubid=$(xenstore-read /local/domain/$domid/image/device-model-domid 2>/dev/null || echo "")
+    dmpid=$(xenstore-read /local/domain/$stubid/image/device-model-pid 2>/dev/null || echo "")
+    tty=$(xenstore-read /local/domain/$stubid/device/console/3/tty 2>/dev/null || echo "")
+    echo "STUBDM-LAB $sc stub domain $stubid ($(timeout 20 xl list 2>/dev/null | awk -v d="$stubid" '$2 == d {print $1 ", " $3 " MiB"}')), Dom0 console backend pid $dmpid"
+    ps -eo pid,rss,args 2>/dev/null | grep -E 'stubdm|qemu|vchan|xenconsole' | grep -v grep | cut -c1-220 | sed "s/^/STUBDM-LAB $sc   dom0-ps: /"
+  fi
   echo "STUBDM-LAB $sc created domid=$domid in ${t_create}s dm-pid=$dmpid serial=$tty"
   local reader=""
   if [ -n "$tty" ] && [ -e "$tty" ]; then
@@ -119,6 +137,11 @@ run_scenario() {
           echo "VNC-PROBE exit $? (try $try)" >> /tmp/lab/$sc-vnc.log
         done ) &
       vnc_probe=$!
+    fi
+    # @stubdom: no QEMU process may exist in Dom0 at any point (looked for every 5 s, by program and arguments).
+    if [ -n "$stubid" ] && [ $(( ${EPOCHREALTIME%.*} % 5 )) = 0 ]; then
+      local q; q=$(timeout 10 pgrep -af 'qemu-system|qemu-dm|xen-qemu' 2>/dev/null | grep -v pgrep)
+      [ -n "$q" ] && { qemu_seen=$((qemu_seen + 1)); qemu_procs=$q; echo "STUBDM-LAB $sc QEMU in Dom0: $q"; }
     fi
     # Domain state from `xl list` (r b p s c d). A single empty answer is not trusted (seen once: the
     # loop took a running guest for gone); shut down = 's' or 'c' seen, or the domain missing twice.
@@ -210,6 +233,16 @@ run_scenario() {
   local t_destroy; t_destroy=$(elapsed "$T1")
   sleep 1
   local dm_left=no; [ -n "$dmpid" ] && [ -d /proc/$dmpid ] && dm_left=yes
+  local stub_left=no stub_mem=""
+  if [ -n "$stubid" ]; then
+    timeout 20 xl list 2>/dev/null | awk '{print $2}' | grep -qx "$stubid" && stub_left=yes
+    # The stub domain's own report (StubDomain: once a minute, in its console log) and when stubdm said running.
+    stub_mem=$(grep 'stub domain memory:' /var/log/xen/qemu-dm-$name.log 2>/dev/null | tail -1 | sed 's/.*stub domain memory: //')
+    echo "STUBDM-LAB $sc stub domain memory: ${stub_mem:-no report}"
+    grep -E 'stubdm-stubdom:|= running|ERROR|Exception' /var/log/xen/qemu-dm-$name.log 2>/dev/null | head -20 | sed "s/^/STUBDM-LAB $sc   stub-log: /"
+    tail -15 /var/log/xen/qemu-dm-$name-dm.log 2>/dev/null | sed "s/^/STUBDM-LAB $sc   dom0-backend-log: /"
+  fi
+  [ -n "$loopdev" ] && losetup -d "$loopdev" 2>/dev/null
   [ -n "$reader" ] && kill "$reader" 2>/dev/null
   [ -n "$reader" ] && wait "$reader" 2>/dev/null
 
@@ -260,6 +293,12 @@ run_scenario() {
       grep -q '^VNC-PROBE connected' /tmp/lab/$sc-vnc.log 2>/dev/null || why="$why vnc-connect"
     fi
     [ "$xencheck" = no ] && why="$why check-xen"
+    if [ -n "$stubid" ]; then
+      [ "$qemu_seen" = 0 ] || why="$why qemu-in-dom0"
+      [ "$stub_left" = no ] || why="$why stub-domain-left"
+    elif [ "$dm" = stubdom ]; then
+      why="$why no-stub-domain"
+    fi
     [ -n "$t_done" ] || why="$why no-done"
     [ -n "$t_poweroff" ] || why="$why no-poweroff"
     [ "$shutdown_reason" = poweroff ] || why="$why shutdown=${shutdown_reason:-none}"
@@ -303,7 +342,7 @@ STUBDM-LAB  xl destroy took ${t_destroy}s (rc $destroy_rc), DM process left: $dm
 STUBDM-LAB  DM resident memory: ${rss:-?} KiB at the end, ${rss_max} KiB max; DM CPU time: $dm_cpu s
 STUBDM-LAB  ping rtt min/avg/max ms: ${rtt:-none}; disk read: ${kibs:-?} KiB/s
 EOF
-  echo "STUBDM-LAB-SUMMARY $sc dm=$dm create_s=$t_create hvmloader_s=${t_hvmloader:--} seabios_s=${t_seabios:--} syslinux_s=${t_syslinux:--} kernel_s=${t_kernel:--} init_s=${t_init:--} disk_s=${t_disk:--} net_s=${t_net:--} echo_s=${t_echo:--} done_s=${t_done:--} poweroff_s=${t_poweroff:--} shutdown=${shutdown_reason:-none} destroy_s=$t_destroy dm_rss_kib=${rss:-?} dm_rss_max_kib=$rss_max dm_cpu_s=$dm_cpu ping_rtt_ms=${rtt:-none} disk_kib_per_s=${kibs:-?}"
+  echo "STUBDM-LAB-SUMMARY $sc dm=$dm create_s=$t_create hvmloader_s=${t_hvmloader:--} seabios_s=${t_seabios:--} syslinux_s=${t_syslinux:--} kernel_s=${t_kernel:--} init_s=${t_init:--} disk_s=${t_disk:--} net_s=${t_net:--} echo_s=${t_echo:--} done_s=${t_done:--} poweroff_s=${t_poweroff:--} shutdown=${shutdown_reason:-none} destroy_s=$t_destroy dm_rss_kib=${rss:-?} dm_rss_max_kib=$rss_max dm_cpu_s=$dm_cpu ping_rtt_ms=${rtt:-none} disk_kib_per_s=${kibs:-?}$([ -n "$stubid" ] && echo " stub_mib=$(grep -m1 '^stubdomain_memory' "$cfg" | awk '{print $3}') stub_avail_kib=$(echo "$stub_mem" | sed -n 's/.*MemAvailable=\([0-9]*\).*/\1/p') stub_dm_rss_kib=$(echo "$stub_mem" | sed -n 's/.*VmRSS=\([0-9]*\).*/\1/p') qemu_in_dom0=$qemu_seen")"
   # The device model's own log (qemu-dm-<name>.log: stderr of qemu-xen or stubdm), for every scenario.
   head -c 20000 /var/log/xen/qemu-dm-$name.log 2>/dev/null | tail -40 | sed 's/^/STUBDM-LAB   dm-log: /'
   # Pitfall 13: the guest triple-faulted after Xen failed to fetch the instruction it had to emulate (no
@@ -329,6 +368,11 @@ EOF
 }
 
 echo "STUBDM-LAB job: default DM=$DM scenarios=$SCENARIOS xl=$(xl info 2>/dev/null | awk '/xen_version/{print $3}') caps=$(xl info 2>/dev/null | awk -F': ' '/virt_caps/{print $2}')"
+# @stubdom scenarios: the stub domain's images go where libxl looks for them by default, as an administrator would
+# put them.
+if [ -d /lab/stubdom ]; then
+  /lab/stubdm/bin/stubdm stubdom-install --from /lab/stubdom 2>&1 | sed 's/^/STUBDM-LAB /'
+fi
 # What an administrator does once after installing stubdm: the self-test, which also archives the classes a
 # start-up loads (class-data sharing), so that each device model reaches "running" sooner.
 if [ -x /lab/stubdm/bin/stubdm ]; then

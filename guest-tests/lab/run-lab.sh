@@ -4,7 +4,9 @@
 #
 #   DM=qemu     (default) Debian's qemu-xen (/usr/libexec/xen-qemu-system-i386) is the device model
 #   DM=stubdm   stubdm via device_model_override (STUBDM_DIST, default stubdom-runtime/target/stubdm)
-#   SCENARIOS   space-separated, default "ide": <medium>[-<nic>][-norom][-stdvga|-cirrus][-vnc][@qemu|@stubdm]. Media: ide = the raw
+#   DM=stubdom  stubdm in a Linux stub domain (device_model_stubdomain_override=1) built by `stubdm stubdom-image`,
+#               and stubdm in Dom0 as the stub domain's console backend; option -smem<MiB> sets stubdomain_memory
+#   SCENARIOS   space-separated, default "ide": <medium>[-<nic>][-norom][-stdvga|-cirrus][-vnc][-smem<MiB>][@qemu|@stubdm|@stubdom]. Media: ide = the raw
 #               IDE disk, qcow = the same disk as qcow2, cd = the CD-ROM ISO (hdc), pv = an IDE disk whose
 #               kernel unplugs the emulated disk and NIC; NICs e1000 or rtl8139. A suffix @qemu or @stubdm picks
 #               the DM of that one scenario, so "ide@qemu ide@stubdm" compares both in one run
@@ -61,14 +63,22 @@ dm_lines() {
     stubdm)
       echo 'device_model_version = "qemu-xen"'
       echo 'device_model_override = "/lab/stubdm/bin/stubdm"';;
-    *) echo "run-lab.sh: unknown DM '$1' (qemu or stubdm)" >&2; exit 2;;
+    stubdom)
+      # stubdm in a Linux stub domain, booted from the images `stubdm stubdom-image` built (installed in Dom0 by
+      # `stubdm stubdom-install` at the default paths), and stubdm in Dom0 as the stub domain's console backend
+      # (libxl runs the guest's device_model_override for that too): no QEMU anywhere.
+      echo 'device_model_version = "qemu-xen"'
+      echo 'device_model_override = "/lab/stubdm/bin/stubdm"'
+      echo 'device_model_stubdomain_override = 1'
+      echo "stubdomain_memory = $2";;
+    *) echo "run-lab.sh: unknown DM '$1' (qemu, stubdm or stubdom)" >&2; exit 2;;
   esac
 }
 
 # stubdm goes into Dom0 as /lab/stubdm (bin/stubdm and lib/*.jar), run by Dom0's openjdk-17-jre-headless.
 need_stubdm=no
 for sc in $SCENARIOS; do
-  case "$sc" in *@stubdm) need_stubdm=yes;; *@*) ;; *) [ "$DM" = stubdm ] && need_stubdm=yes;; esac
+  case "$sc" in *@stubdm|*@stubdom) need_stubdm=yes;; *@*) ;; *) [ "$DM" = stubdm ] && need_stubdm=yes;; esac
 done
 if [ "$need_stubdm" = yes ]; then
   STUBDM_DIST=${STUBDM_DIST:-$HERE/../../stubdom-runtime/target/stubdm}
@@ -78,6 +88,15 @@ if [ "$need_stubdm" = yes ]; then
   fi
   cp -a "$STUBDM_DIST" "$X/stubdm"
 fi
+
+# @stubdom scenarios: the stub domain's kernel and rootfs, built from Debian's packages (downloaded into the lab's
+# .deb cache) by the stubdm under test; Dom0's job installs them where libxl looks.
+case " $SCENARIOS " in *@stubdom[\ ]*)
+  log "stubdm stubdom-image (packages in $LAB_CACHE/debs)"
+  "$STUBDM_DIST/bin/stubdm" stubdom-image --debs "$LAB_CACHE/debs" --fetch --out "$X/stubdom" >&2 \
+    || { echo "run-lab.sh: stubdm stubdom-image failed" >&2; exit 1; }
+  rm -f "$X/stubdm/lib/stubdm.jsa";;
+esac
 
 # The lab's RFB client (a test class of guest-tests and device-model's RfbClient, run by Dom0's Java) for the
 # -vnc scenarios; `mvn test-compile` builds both.
@@ -106,7 +125,7 @@ for sc in $SCENARIOS; do
     pv)  disk="'format=raw,vdev=hda,access=rw,target=/lab/guest/disk-pv.img'"; boot=c;;
     *) echo "run-lab.sh: unknown scenario $sc (ide|qcow|cd|pv[-e1000|-rtl8139][@qemu|@stubdm])" >&2; exit 2;;
   esac
-  rest=${full#*-}; nic=${rest%%-*}; extra=""; vga="none"; vnc="vnc = 0"
+  rest=${full#*-}; nic=${rest%%-*}; extra=""; vga="none"; vnc="vnc = 0"; smem=${STUBDOM_MEMORY:-128}
   case "$nic" in e1000|rtl8139) ;; *) echo "run-lab.sh: unknown NIC in scenario $sc" >&2; exit 2;; esac
   for opt in $(echo "${rest#"$nic"}" | tr '-' ' '); do
     case "$opt" in
@@ -121,9 +140,21 @@ for sc in $SCENARIOS; do
       # (a password only for stubdm: Debian's qemu-system-xen refuses password=on, "Cipher backend does not
       # support DES algorithm")
       vnc) vnc=$(printf 'vnc = 1\nvnclisten = "127.0.0.1"'); [ "$dm" = stubdm ] && vnc=$(printf '%s\nvncpasswd = "%s"' "$vnc" "$LAB_VNC_PASSWORD");;
-      *) echo "run-lab.sh: unknown option -$opt in scenario $sc (norom, stdvga, cirrus, vnc)" >&2; exit 2;;
+      # @stubdom: the stub domain's memory in MiB (stubdomain_memory; libxl's default and the goal is 128)
+      smem[0-9]*) smem=${opt#smem};;
+      *) echo "run-lab.sh: unknown option -$opt in scenario $sc (norom, stdvga, cirrus, vnc, smem<MiB>)" >&2; exit 2;;
     esac
   done
+  # A stub domain reaches the guest's disks through its own PV disks, and libxl backs a PV disk on a plain file with
+  # qdisk, a QEMU device in Dom0; with a block device it is the kernel's blkback. So an @stubdom scenario's image
+  # goes on a loop device (what an administrator's LVM volume would be): Dom0's job sets it up from this line.
+  if [ "$dm" = stubdom ]; then
+    case "${full%%-*}" in qcow) echo "run-lab.sh: $sc: a stub domain's disk must be raw on a block device (no qdisk)" >&2; exit 2;; esac
+    image=$(echo "$disk" | sed -n 's/.*target=\([^'"'"']*\).*/\1/p')
+    disk=${disk/target=$image/target=/dev/loop7}
+    extra="$extra
+# lab-loop: /dev/loop7 $image"
+  fi
   mac=00:16:3e:5d:00:$(printf '%02x' $(( $(echo "$sc" | cksum | cut -d' ' -f1) % 200 + 16 )))
   cat > "$X/xl/$sc.cfg" <<EOF
 # stubdm nested lab, scenario $sc (generated by run-lab.sh)
@@ -131,7 +162,7 @@ name = "lab-${sc/@/-}"
 type = "hvm"
 memory = 256
 vcpus = 1
-$(dm_lines "$dm")
+$(dm_lines "$dm" "$smem")
 # pitfall 5: TCG's SVM has no next-RIP assist and Xen cannot decode RDTSCP: hide it.
 cpuid = "host,rdtscp=0"
 tsc_mode = "native"

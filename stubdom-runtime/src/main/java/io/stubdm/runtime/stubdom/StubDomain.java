@@ -70,6 +70,50 @@ public final class StubDomain implements AutoCloseable {
             bridge(tap);
         }
         startProxy();
+        startMemoryReports();
+    }
+
+    /**
+     * The stub domain's memory, in its log (the device-model log file in Dom0) once a minute: what an administrator
+     * sizing {@code stubdomain_memory} needs, and the first thing to look at when a stub domain runs out.
+     */
+    private void startMemoryReports() {
+        Thread reporter = new Thread(() -> {
+            while (!closed) {
+                LOG.log(Level.INFO, memoryReport());
+                try {
+                    Thread.sleep(60_000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "stub-memory");
+        reporter.setDaemon(true);
+        reporter.start();
+    }
+
+    /** One line: the kernel's MemTotal, MemFree, MemAvailable and Shmem (the initramfs), and stubdm's own RSS. */
+    static String memoryReport() {
+        StringBuilder line = new StringBuilder("stub domain memory:");
+        for (String key : List.of("MemTotal", "MemFree", "MemAvailable", "Shmem")) {
+            line.append(' ').append(key).append('=').append(field(Path.of("/proc/meminfo"), key)).append("kB");
+        }
+        line.append(" stubdm VmRSS=").append(field(Path.of("/proc/self/status"), "VmRSS")).append("kB");
+        line.append(" VmHWM=").append(field(Path.of("/proc/self/status"), "VmHWM")).append("kB");
+        return line.toString();
+    }
+
+    private static String field(Path file, String key) {
+        try {
+            for (String l : Files.readAllLines(file)) {
+                if (l.startsWith(key + ":")) {
+                    return l.substring(key.length() + 1).trim().split("\\s+")[0];
+                }
+            }
+        } catch (IOException e) {
+            return "?";
+        }
+        return "?";
     }
 
     /** The commands that put {@code tap} on the stub domain's bridge, as the init's qemu-ifup would. */

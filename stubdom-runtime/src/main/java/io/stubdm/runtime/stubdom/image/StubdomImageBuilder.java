@@ -56,6 +56,10 @@ public final class StubdomImageBuilder {
             "libxencall1", "libxendevicemodel1", "libxenevtchn1", "libxenforeignmemory1", "libxengnttab1",
             "libxenhypfs1", "libxenstore4", "libxentoolcore1", "libxentoollog1", "libxenmisc4.17");
     static final String BUSYBOX_PACKAGE = "busybox-static";
+    /** The busybox applets the init uses, and a few for looking around from the console. */
+    static final List<String> BUSYBOX_APPLETS = List.of("sh", "mount", "umount", "mkdir", "insmod", "lsmod", "ip",
+            "brctl", "stty", "sleep", "cat", "echo", "cut", "sed", "grep", "ls", "ps", "free", "dmesg", "uname", "sync",
+            "poweroff", "kill");
     static final String XEN_UTILS_PACKAGE = "xen-utils-4.17";
     static final String VCHAN_PROXY = "usr/lib/xen-4.17/bin/vchan-socket-proxy";
     /** Libraries stubdm opens through JNA by name (hypervisor/xen/XenLibs): no DT_NEEDED points at them. */
@@ -69,6 +73,12 @@ public final class StubdomImageBuilder {
      * uses it, and in a stub domain 20 MiB of memory buy more than one picture format).
      */
     static final List<String> JAVA_MODULES = List.of("java.base", "java.logging", "jdk.unsupported");
+    /**
+     * Jars that only the image builder's archive code reaches (commons-compress's own dependencies): stubdm's
+     * self-test, a whole device-model start, runs without them. commons-compress and xz stay, for compressed disk
+     * images.
+     */
+    static final List<String> STUB_EXCLUDED_JARS = List.of("commons-io-", "commons-lang3-", "commons-codec-");
     static final String JAVA_HOME_IN_IMAGE = "usr/lib/stubdm/java";
     static final String JARS_IN_IMAGE = "usr/lib/stubdm/lib";
     static final String JNA_IN_IMAGE = "usr/lib/stubdm/jna";
@@ -111,12 +121,16 @@ public final class StubdomImageBuilder {
         DebPackage kernelDeb = DebPackage.open(PackageDirectory.find(inputs.debDirectory(), kernelPackageName()));
         record(kernelDeb);
         String kver = kernelDeb.name().substring("linux-image-".length());
-        byte[] kernel = kernelDeb.read(List.of("boot/vmlinuz-" + kver)).get("boot/vmlinuz-" + kver);
+        String vmlinuz = "boot/vmlinuz-" + kver;
+        byte[] kernel = kernelDeb.read(List.of(vmlinuz)).get(vmlinuz);
 
         skeleton();
         modules(kernelDeb, kver);
         DebPackage busybox = open(BUSYBOX_PACKAGE);
         image.file("usr/bin/busybox", 0755, busybox.read(List.of("bin/busybox")).get("bin/busybox"));
+        for (String applet : BUSYBOX_APPLETS) {
+            image.symlink("usr/bin/" + applet, "busybox");
+        }
         DebPackage xenUtils = open(XEN_UTILS_PACKAGE);
         Map<String, byte[]> elves = new TreeMap<>();
         byte[] proxy = xenUtils.read(List.of(VCHAN_PROXY)).get(VCHAN_PROXY);
@@ -175,21 +189,49 @@ public final class StubdomImageBuilder {
         image.file("init", 0755, resource("init"));
     }
 
-    /** The wanted modules and their dependencies, dependencies first, as modprobe would load them. */
+    /**
+     * The wanted modules and their dependencies, dependencies first, as modprobe would load them. The kernel .deb is
+     * large (70 MB of xz, seconds per pass), so modules are read a dependency level at a time.
+     */
     private void modules(DebPackage kernelDeb, String kver) throws IOException {
         String base = "lib/modules/" + kver + "/";
-        Map<String, byte[]> dep = kernelDeb.read(List.of(base + "modules.dep"));
-        ModuleGraph graph = ModuleGraph.parse(new String(dep.get(base + "modules.dep"), StandardCharsets.UTF_8));
-        List<String> order = graph.loadOrder(MODULES);
-        List<String> paths = new ArrayList<>();
-        for (String module : order) {
-            paths.add(base + module);
+        List<String> all = new ArrayList<>();
+        for (DebEntry entry : kernelDeb.entries().values()) {
+            if (entry.path().startsWith(base) && entry.type() == DebEntry.Type.FILE) {
+                if (entry.path().endsWith(".ko.xz") || entry.path().endsWith(".ko.zst") || entry.path().endsWith(".ko.gz")) {
+                    throw new IOException(kernelDeb.name() + " has compressed modules (" + entry.path()
+                            + "): busybox's insmod in the stub domain loads plain .ko files only");
+                }
+                if (entry.path().endsWith(".ko")) {
+                    all.add(entry.path());
+                }
+            }
         }
-        Map<String, byte[]> files = kernelDeb.read(paths);
-        for (String module : order) {
-            image.file("usr/" + base + module, 0644, files.get(base + module));
+        ModuleGraph graph = new ModuleGraph(all);
+        Map<String, byte[]> files = new TreeMap<>();
+        Set<String> toRead = new TreeSet<>();
+        for (String name : MODULES) {
+            toRead.add(graph.path(name));
+        }
+        while (!toRead.isEmpty()) {
+            Map<String, byte[]> read = kernelDeb.read(toRead);
+            files.putAll(read);
+            toRead = new TreeSet<>();
+            for (Map.Entry<String, byte[]> e : read.entrySet()) {
+                for (String dep : graph.add(e.getKey(), e.getValue())) {
+                    if (!files.containsKey(dep)) {
+                        toRead.add(dep);
+                    }
+                }
+            }
+        }
+        List<String> order = new ArrayList<>();
+        for (String path : graph.loadOrder(MODULES)) {
+            image.file("usr/" + path, 0644, files.get(path));
+            order.add(path.substring(base.length()));
         }
         image.file("etc/stubdm/modules", 0644, (String.join("\n", order) + "\n").getBytes(StandardCharsets.UTF_8));
+        notes.add("kernel modules (load order): " + String.join(" ", order));
     }
 
     /** jlink's runtime from the JDK's jmods; returns its ELF files by image path, for the library search. */
@@ -208,6 +250,12 @@ public final class StubdomImageBuilder {
                     String.join(",", JAVA_MODULES), "--strip-debug", "--no-header-files", "--no-man-pages",
                     "--compress=2", "--output", runtime.toString());
             run(command);
+            // Debian's libjvm.so keeps its symbol table (4 MiB of 24), and in a stub domain every file is memory:
+            // objcopy --strip-unneeded keeps only what dynamic linking uses (and gives the same bytes each time).
+            boolean strip = onPath("objcopy");
+            if (!strip) {
+                notes.add("no objcopy (binutils) on the building machine: the runtime's native symbols are kept");
+            }
             Map<String, byte[]> elves = new TreeMap<>();
             List<Path> files;
             try (Stream<Path> walk = Files.walk(runtime)) {
@@ -225,10 +273,16 @@ public final class StubdomImageBuilder {
                     image.directory(inImage, 0755);
                 } else {
                     byte[] bytes = Files.readAllBytes(file);
-                    image.file(inImage, Files.isExecutable(file) ? 0755 : 0644, bytes);
                     if (ElfDependencies.read(bytes).isPresent()) {
+                        if (strip) {
+                            Path stripped = work.resolve("stripped");
+                            run(List.of("objcopy", "--strip-unneeded", file.toString(), stripped.toString()));
+                            bytes = Files.readAllBytes(stripped);
+                            Files.delete(stripped);
+                        }
                         elves.put(inImage, bytes);
                     }
+                    image.file(inImage, Files.isExecutable(file) ? 0755 : 0644, bytes);
                 }
             }
             notes.add("java runtime: jlink of " + String.join(",", JAVA_MODULES) + " from " + jdk + " ("
@@ -252,6 +306,10 @@ public final class StubdomImageBuilder {
         }
         boolean jna = false;
         for (Path jar : jars) {
+            String name = jar.getFileName().toString();
+            if (STUB_EXCLUDED_JARS.stream().anyMatch(name::startsWith)) {
+                continue;
+            }
             image.file(JARS_IN_IMAGE + "/" + jar.getFileName(), 0644, Files.readAllBytes(jar));
             if (jar.getFileName().toString().startsWith("jna-")) {
                 try (ZipFile zip = new ZipFile(jar.toFile())) {
@@ -452,6 +510,19 @@ public final class StubdomImageBuilder {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static boolean onPath(String program) {
+        String path = System.getenv("PATH");
+        if (path == null) {
+            return false;
+        }
+        for (String dir : path.split(":")) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static void run(List<String> command) throws IOException {
