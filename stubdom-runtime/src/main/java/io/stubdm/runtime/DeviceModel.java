@@ -20,7 +20,6 @@ import io.stubdm.firmware.OptionRomFinder;
 import io.stubdm.hypervisor.Hypervisor;
 import io.stubdm.hypervisor.MapCacheGuestMemory;
 import io.stubdm.hypervisor.XenException;
-import io.stubdm.hypervisor.XenStore;
 import io.stubdm.ioreq.DeviceLoop;
 import io.stubdm.ioreq.IoBus;
 import io.stubdm.ioreq.IoreqDispatcher;
@@ -431,16 +430,6 @@ public final class DeviceModel implements AutoCloseable {
     /** Posts {@code action} to the device loop without waiting: how input from a VNC client reaches the devices. */
     public void post(Runnable action) {
         loop.execute(action);
-    }
-
-    /**
-     * Writes {@code running} to {@code device-model/<domid>/state} under the device model's own home in xenstore,
-     * which is what libxl waits for (xen-dm-protocol.md §3.2).
-     */
-    public void announceRunning(XenStore xenstore) {
-        String path = "/local/domain/" + xenstore.ownDomid() + "/device-model/" + args.domid() + "/state";
-        xenstore.write(path, "running");
-        LOG.log(Level.INFO, "wrote " + path + " = running");
     }
 
     public DeviceModelArgs args() {
