@@ -74,12 +74,6 @@ public final class XenConsoleRing {
         return n;
     }
 
-    /** Whether the domain has written output the backend has not taken (a consistent ring only). */
-    public boolean hasOutput() {
-        int held = (int) INT.getAcquire(page, OFFSET_OUT_PROD) - (int) INT.getVolatile(page, OFFSET_OUT_CONS);
-        return held != 0;
-    }
-
     /**
      * Puts up to {@code len} bytes of {@code src} into the domain's {@code in} ring, as many as it has room for;
      * returns how many. The caller notifies the domain if this returned more than 0.
