@@ -64,7 +64,7 @@ public final class DeviceModel implements AutoCloseable {
     }
 
     /** The device loop's thread is named this, then the domain id. */
-    static final String LOOP_THREAD_PREFIX = "device-loop-";
+    public static final String LOOP_THREAD_PREFIX = "device-loop-";
 
     private final DeviceModelArgs args;
     private final DeviceLoop loop;
@@ -87,8 +87,9 @@ public final class DeviceModel implements AutoCloseable {
 
     private DeviceModel(DeviceModelArgs args, Hypervisor hypervisor, OptionRomFinder roms) throws IOException {
         if (args.mode() == DeviceModelArgs.Mode.XENPV) {
-            throw new IllegalArgumentException("-machine xenpv: stubdm serves HVM guests only (the Dom0 side of a "
-                    + "stub domain comes with the stub-domain work)");
+            // A stub domain's Dom0 process has no machine to build: Stubdm runs the PV console backend instead.
+            throw new IllegalArgumentException("-machine xenpv is a stub domain's console backend "
+                    + "(io.stubdm.runtime.xenpv.PvBackendProcess), not an HVM device model");
         }
         this.args = args;
         this.hypervisor = hypervisor;

@@ -28,7 +28,7 @@ import java.util.concurrent.CountDownLatch;
  * the guest can be served (after {@code cont} when started with {@code -S}), answers libxl's QMP commands, and
  * tears everything down when libxl sends SIGHUP or QMP {@code quit}.
  */
-public final class DeviceModelProcess implements AutoCloseable {
+public final class DeviceModelProcess implements StubdmProcess {
     private static final System.Logger LOG = System.getLogger(DeviceModelProcess.class.getName());
     private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
 
@@ -317,6 +317,7 @@ public final class DeviceModelProcess implements AutoCloseable {
     }
 
     /** Blocks until QMP {@code quit}. (SIGHUP, libxl's way of ending a device model, exits through a shutdown hook.) */
+    @Override
     public void awaitQuit() throws InterruptedException {
         quit.await();
     }
