@@ -20,7 +20,6 @@ import io.stubdm.firmware.OptionRomFinder;
 import io.stubdm.hypervisor.Hypervisor;
 import io.stubdm.hypervisor.MapCacheGuestMemory;
 import io.stubdm.hypervisor.XenException;
-import io.stubdm.hypervisor.XenStore;
 import io.stubdm.ioreq.DeviceLoop;
 import io.stubdm.ioreq.IoBus;
 import io.stubdm.ioreq.IoreqDispatcher;
@@ -65,7 +64,7 @@ public final class DeviceModel implements AutoCloseable {
     }
 
     /** The device loop's thread is named this, then the domain id. */
-    static final String LOOP_THREAD_PREFIX = "device-loop-";
+    public static final String LOOP_THREAD_PREFIX = "device-loop-";
 
     private final DeviceModelArgs args;
     private final DeviceLoop loop;
@@ -88,8 +87,9 @@ public final class DeviceModel implements AutoCloseable {
 
     private DeviceModel(DeviceModelArgs args, Hypervisor hypervisor, OptionRomFinder roms) throws IOException {
         if (args.mode() == DeviceModelArgs.Mode.XENPV) {
-            throw new IllegalArgumentException("-machine xenpv: stubdm serves HVM guests only (the Dom0 side of a "
-                    + "stub domain comes with the stub-domain work)");
+            // A stub domain's Dom0 process has no machine to build: Stubdm runs the PV console backend instead.
+            throw new IllegalArgumentException("-machine xenpv is a stub domain's console backend "
+                    + "(io.stubdm.runtime.xenpv.PvBackendProcess), not an HVM device model");
         }
         this.args = args;
         this.hypervisor = hypervisor;
@@ -431,16 +431,6 @@ public final class DeviceModel implements AutoCloseable {
     /** Posts {@code action} to the device loop without waiting: how input from a VNC client reaches the devices. */
     public void post(Runnable action) {
         loop.execute(action);
-    }
-
-    /**
-     * Writes {@code running} to {@code device-model/<domid>/state} under the device model's own home in xenstore,
-     * which is what libxl waits for (xen-dm-protocol.md §3.2).
-     */
-    public void announceRunning(XenStore xenstore) {
-        String path = "/local/domain/" + xenstore.ownDomid() + "/device-model/" + args.domid() + "/state";
-        xenstore.write(path, "running");
-        LOG.log(Level.INFO, "wrote " + path + " = running");
     }
 
     public DeviceModelArgs args() {

@@ -12,16 +12,13 @@ import io.stubdm.devices.vga.VgaRenderer;
 import io.stubdm.firmware.OptionRomFinder;
 import io.stubdm.hypervisor.Hypervisor;
 import io.stubdm.hypervisor.XenStore;
+import io.stubdm.runtime.LibxlHandshake.RunState;
 import io.stubdm.runtime.cli.DeviceModelArgs;
-import io.stubdm.runtime.cli.QemuOpts;
 import io.stubdm.runtime.qmp.QmpCommands;
 import io.stubdm.runtime.qmp.QmpError;
-import io.stubdm.runtime.qmp.QmpServer;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 
@@ -31,17 +28,13 @@ import java.util.concurrent.CountDownLatch;
  * the guest can be served (after {@code cont} when started with {@code -S}), answers libxl's QMP commands, and
  * tears everything down when libxl sends SIGHUP or QMP {@code quit}.
  */
-public final class DeviceModelProcess implements AutoCloseable {
+public final class DeviceModelProcess implements StubdmProcess {
     private static final System.Logger LOG = System.getLogger(DeviceModelProcess.class.getName());
     private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
 
-    /** QEMU's run states as {@code query-status} names them. */
-    enum RunState { PRELAUNCH, RUNNING, PAUSED }
-
     private final DeviceModel dm;
     private final XenStore xenstore;
-    private final List<QmpServer> monitors = new ArrayList<>();
-    private final List<String> monitorLabels = new ArrayList<>();
+    private QmpMonitors monitors;
     private final CountDownLatch quit = new CountDownLatch(1);
     private volatile RunState state;
     /** Null without {@code -vnc} (or with {@code -vnc none}). */
@@ -108,25 +101,7 @@ public final class DeviceModelProcess implements AutoCloseable {
     }
 
     private void openMonitors() throws IOException {
-        QmpCommands commands = commands();
-        for (QemuOpts mon : dm.args().monitors()) {
-            if (!"control".equals(mon.get("mode", "readline"))) {
-                throw new IllegalArgumentException("-mon " + mon.text() + ": only mode=control (QMP) is supported");
-            }
-            String id = mon.require("chardev");
-            QemuOpts chardev = dm.args().chardev(id).orElseThrow(() -> new IllegalArgumentException(
-                    "-mon chardev=" + id + ": no -chardev with that id"));
-            if (!"socket".equals(chardev.get("backend")) || chardev.get("path") == null) {
-                throw new IllegalArgumentException("-chardev " + chardev.text() + ": a QMP monitor needs "
-                        + "socket,path=...,server=on (an inherited fd= socket needs dm_restrict, which stubdm does not support)");
-            }
-            if (!chardev.flag("server", false)) {
-                throw new IllegalArgumentException("-chardev " + chardev.text() + ": stubdm listens for QMP; it needs server=on");
-            }
-            monitors.add(new QmpServer(Path.of(chardev.get("path")), commands, "stubdm " + Version.get()));
-            monitorLabels.add(id);
-            LOG.log(Level.INFO, "QMP on " + chardev.get("path"));
-        }
+        monitors = QmpMonitors.open(dm.args(), commands());
     }
 
     /** Enables the ioreq server, starts the device loop and writes {@code running} for libxl. */
@@ -135,7 +110,7 @@ public final class DeviceModelProcess implements AutoCloseable {
         dm.setRunning(true);
         state = RunState.RUNNING;
         if (!announced) {
-            dm.announceRunning(xenstore);
+            LibxlHandshake.announceRunning(xenstore, dm.args().domid());
             announced = true;
         }
     }
@@ -286,9 +261,7 @@ public final class DeviceModelProcess implements AutoCloseable {
     }
 
     private JsonNode queryStatus() {
-        RunState s = state;
-        return JSON.objectNode().put("status", s.name().toLowerCase()).put("singlestep", false)
-                .put("running", s == RunState.RUNNING);
+        return LibxlHandshake.queryStatus(state);
     }
 
     private JsonNode queryChardev() {
@@ -297,11 +270,7 @@ public final class DeviceModelProcess implements AutoCloseable {
             list.addObject().put("label", port.label()).put("filename", port.backend().describe())
                     .put("frontend-open", true);
         }
-        for (String id : monitorLabels) {
-            QemuOpts chardev = dm.args().chardev(id).orElseThrow();
-            list.addObject().put("label", id).put("filename", "unix:" + chardev.get("path") + ",server=on")
-                    .put("frontend-open", true);
-        }
+        monitors.describeChardevs(list);
         return list;
     }
 
@@ -317,11 +286,7 @@ public final class DeviceModelProcess implements AutoCloseable {
     }
 
     private JsonNode queryVersion() {
-        ObjectNode v = JSON.objectNode();
-        v.putObject("qemu").put("major", QmpServer.ADVERTISED_VERSION[0]).put("minor", QmpServer.ADVERTISED_VERSION[1])
-                .put("micro", QmpServer.ADVERTISED_VERSION[2]);
-        v.put("package", "stubdm " + Version.get());
-        return v;
+        return LibxlHandshake.queryVersion();
     }
 
     private JsonNode queryBlock() {
@@ -363,6 +328,7 @@ public final class DeviceModelProcess implements AutoCloseable {
     }
 
     /** Blocks until QMP {@code quit}. (SIGHUP, libxl's way of ending a device model, exits through a shutdown hook.) */
+    @Override
     public void awaitQuit() throws InterruptedException {
         quit.await();
     }
@@ -374,7 +340,9 @@ public final class DeviceModelProcess implements AutoCloseable {
             return;
         }
         closed = true;
-        monitors.forEach(QmpServer::close);
+        if (monitors != null) {
+            monitors.close();
+        }
         if (vnc != null) {
             vnc.close();
         }

@@ -10,6 +10,7 @@ import io.stubdm.runtime.qmp.QmpServer;
 import io.stubdm.runtime.stubdom.StubDomain;
 import io.stubdm.runtime.stubdom.StubdomArgv;
 import io.stubdm.runtime.stubdom.image.StubdomImageCommand;
+import io.stubdm.runtime.xenpv.PvBackendProcess;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
@@ -135,16 +136,23 @@ public final class Stubdm {
         });
         log.log(Level.INFO, "stubdm " + Version.get() + " for domain " + args.domid() + " (" + args.name() + "), pid "
                 + ProcessHandle.current().pid() + ": " + String.join(" ", argv));
-        DeviceModelProcess process;
+        StubdmProcess process;
         try {
-            process = DeviceModelProcess.start(args, xen,
-                    OptionRomFinder.debian(args.romDirectory().map(java.nio.file.Path::of)), beforeRunning);
+            if (args.mode() == DeviceModelArgs.Mode.XENPV) {
+                // libxl's Dom0 process for a stub domain (-xen-domid is the stub's): its PV consoles' backend.
+                process = PvBackendProcess.start(args, xen);
+            } else {
+                process = DeviceModelProcess.start(args, xen,
+                        OptionRomFinder.debian(args.romDirectory().map(java.nio.file.Path::of)), beforeRunning);
+            }
         } catch (IllegalArgumentException | UncheckedIOException | java.io.IOException | XenException e) {
             err.println("stubdm: domain " + args.domid() + ": " + e.getMessage());
             onEnd.run();
             xen.close();
             return 1;
         }
+        // Both kinds map only the served domain's memory (an HVM guest's RAM; a stub domain's console frame), so
+        // the privcmd handles can be restricted to it; the grant and event-channel handles are not affected.
         try {
             xen.restrictTo(args.domid());
         } catch (XenException e) {
@@ -152,7 +160,8 @@ public final class Stubdm {
         }
         // libxl ends a device model with SIGHUP; the JVM then runs this hook and exits.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            log.log(Level.INFO, "ending: closing the device model of domain " + args.domid());
+            log.log(Level.INFO, "ending: closing the " + (args.mode() == DeviceModelArgs.Mode.XENPV
+                    ? "console backend of stub domain " : "device model of domain ") + args.domid());
             onEnd.run();
             process.close();
             xen.close();

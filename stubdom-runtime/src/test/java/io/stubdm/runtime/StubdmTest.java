@@ -31,6 +31,16 @@ class StubdmTest {
     }
 
     @Test
+    void aStubDomainsXenpvCommandLineIsAcceptedAndGoesOnToXen() {
+        // libxl's argv for a stub domain's Dom0 process; outside Xen it gets as far as opening Xen.
+        int code = run("-xen-domid", "7", "-no-shutdown", "-nodefaults", "-no-user-config", "-xen-attach",
+                "-name", "guest-dm", "-vnc", "none", "-display", "none", "-machine", "xenpv", "-m", "129");
+        String text = err.toString(StandardCharsets.UTF_8);
+        assertEquals(1, code, text);
+        assertTrue(text.contains("cannot reach Xen"), text);
+    }
+
+    @Test
     void versionAndUsage() {
         assertEquals(0, run("--version"));
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("QEMU 7.2.0"));

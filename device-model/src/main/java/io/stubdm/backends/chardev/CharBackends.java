@@ -10,13 +10,16 @@ import java.util.Set;
 
 /**
  * Opens character backends from the arguments libxl gives QEMU: the {@code -serial} forms ({@code pty},
- * {@code stdio}, {@code null}, {@code none}, {@code file:/path}, {@code unix:/path,server=on,wait=off},
- * {@code /dev/hvc3}) and the {@code -chardev} forms ({@code socket,id=x,path=/p,server=on,wait=off},
- * {@code pty,id=x}, {@code file,id=x,path=/p}, {@code stdio,id=x}, {@code null,id=x},
- * {@code serial,id=x,path=/dev/hvc3}; the {@code id} is the caller's business).
+ * {@code stdio}, {@code null}, {@code none}, {@code file:/path}, {@code pipe:/path},
+ * {@code unix:/path,server=on,wait=off}, {@code /dev/hvc3}) and the {@code -chardev} forms
+ * ({@code socket,id=x,path=/p,server=on,wait=off}, {@code pty,id=x}, {@code file,id=x,path=/p[,append=on|off]},
+ * {@code pipe,id=x,path=/p}, {@code stdio,id=x}, {@code null,id=x}, {@code serial,id=x,path=/dev/hvc3}; the
+ * {@code id} is the caller's business). The same forms name the outputs of a stub domain's PV consoles in
+ * xenstore ({@code file:/var/lib/xen/qemu-save.5}, {@code pipe:/var/lib/xen/qemu-resume.5}, {@code pty}).
  */
 public final class CharBackends {
-    private static final Set<String> CHARDEV_TYPES = Set.of("socket", "pty", "file", "stdio", "null", "serial", "tty");
+    private static final Set<String> CHARDEV_TYPES = Set.of("socket", "pty", "file", "pipe", "stdio", "null", "serial",
+            "tty");
 
     private CharBackends() {
     }
@@ -29,21 +32,29 @@ public final class CharBackends {
      * @throws UncheckedIOException if the backend cannot be opened
      */
     public static Optional<CharBackend> parse(String spec) {
+        return parse(spec, true);
+    }
+
+    /**
+     * {@link #parse(String)}, choosing what {@code file:} does to a file that exists: {@code appendToFiles} false
+     * truncates it, QEMU's default (which a {@code -chardev file,...,append=on} still overrides).
+     */
+    public static Optional<CharBackend> parse(String spec, boolean appendToFiles) {
         if (spec == null || spec.isEmpty()) {
             throw new IllegalArgumentException("empty character device specification");
         }
         try {
-            return open(spec);
+            return open(spec, appendToFiles);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open character device '" + spec + "': " + e.getMessage(), e);
         }
     }
 
-    private static Optional<CharBackend> open(String spec) throws IOException {
+    private static Optional<CharBackend> open(String spec, boolean appendToFiles) throws IOException {
         int comma = spec.indexOf(',');
         String head = comma < 0 ? spec : spec.substring(0, comma);
         if (CHARDEV_TYPES.contains(head) && comma >= 0) {
-            return Optional.of(openChardev(spec, head, options(spec, spec.substring(comma + 1))));
+            return Optional.of(openChardev(spec, head, options(spec, spec.substring(comma + 1)), appendToFiles));
         }
         switch (head) {
             case "none":
@@ -59,7 +70,10 @@ public final class CharBackends {
         }
         // A path runs to the end of the spec, commas and all, as in QEMU's file: and /dev/ forms.
         if (spec.startsWith("file:")) {
-            return Optional.of(FileBackend.open(Path.of(nonEmpty(spec, "path", spec.substring(5)))));
+            return Optional.of(FileBackend.open(Path.of(nonEmpty(spec, "path", spec.substring(5))), appendToFiles));
+        }
+        if (spec.startsWith("pipe:")) {
+            return Optional.of(PipeBackend.open(Path.of(nonEmpty(spec, "path", spec.substring(5)))));
         }
         if (spec.startsWith("unix:")) {
             Map<String, String> opts = comma < 0 ? new LinkedHashMap<>() : options(spec, spec.substring(comma + 1));
@@ -70,17 +84,22 @@ public final class CharBackends {
             return Optional.of(DeviceFileBackend.open(spec));
         }
         throw new IllegalArgumentException("character device '" + spec + "': '" + head + "' is not one of pty, "
-                + "stdio, null, none, file:PATH, unix:PATH[,server=on|off][,wait=on|off], /dev/NODE, or a "
-                + "-chardev socket, pty, file, stdio, null or serial backend");
+                + "stdio, null, none, file:PATH, pipe:PATH, unix:PATH[,server=on|off][,wait=on|off], /dev/NODE, or a "
+                + "-chardev socket, pty, file, pipe, stdio, null or serial backend");
     }
 
-    private static CharBackend openChardev(String spec, String type, Map<String, String> opts) throws IOException {
+    private static CharBackend openChardev(String spec, String type, Map<String, String> opts, boolean appendToFiles)
+            throws IOException {
         opts.remove("id");
         switch (type) {
             case "socket":
                 return openSocket(spec, opts);
-            case "file":
-                return FileBackend.open(Path.of(takePath(spec, opts)));
+            case "file": {
+                Path path = Path.of(takePath(spec, opts));
+                return FileBackend.open(path, flag(spec, opts, "append", appendToFiles));
+            }
+            case "pipe":
+                return PipeBackend.open(Path.of(takePath(spec, opts)));
             case "serial":
             case "tty":
                 return DeviceFileBackend.open(takePath(spec, opts));

@@ -122,6 +122,20 @@ public final class SimDomain {
         grants.put(ref, new Grant(gfn, grantee, readOnly));
     }
 
+    /**
+     * The guest allocates a port of its own for {@code remoteDomid} to bind (EVTCHNOP_alloc_unbound), as a PV
+     * frontend does for its backend or the domain builder does for the console and xenstore rings. Only domain 0,
+     * where the simulated device models run, can bind it.
+     */
+    public SimGuestPort allocUnboundPort(int remoteDomid) {
+        if (remoteDomid < 0 || remoteDomid >= 0x7ff0) {
+            throw new IllegalArgumentException("remote domain " + remoteDomid);
+        }
+        SimGuestPort guestPort = new SimGuestPort();
+        guestPort.attach(allocXenPort(remoteDomid, guestPort::notified));
+        return guestPort;
+    }
+
     /** The guest takes a grant back. */
     public void endAccess(int ref) {
         grants.remove(ref);
@@ -340,7 +354,11 @@ public final class SimDomain {
     }
 
     private SimXenPort allocXenPort(Runnable onNotify) {
-        SimXenPort p = new SimXenPort(nextXenPort++, onNotify);
+        return allocXenPort(0, onNotify);
+    }
+
+    private synchronized SimXenPort allocXenPort(int remoteDomid, Runnable onNotify) {
+        SimXenPort p = new SimXenPort(nextXenPort++, remoteDomid, onNotify);
         xenPorts.put(p.port, p);
         return p;
     }

@@ -10,6 +10,8 @@ import java.util.Arrays;
  * on unmask.
  */
 final class SimEventChannels implements EventChannels {
+    /** Device models of the simulated Xen run in domain 0. */
+    private static final int LOCAL_DOMID = 0;
     private final SimXen xen;
     private final Object lock = new Object();
     /** Indexed by local port; ports are handed out densely from 1, as the kernel driver does. */
@@ -44,6 +46,11 @@ final class SimEventChannels implements EventChannels {
         if (remote == null) {
             throw new XenException("evtchn_bind_interdomain", XenException.EINVAL,
                     "domain " + remoteDomid + " has no unbound port " + remotePort);
+        }
+        if (remote.remoteDomid != LOCAL_DOMID) {
+            // evtchn_bind_interdomain: the unbound port names the one domain that may bind it.
+            throw new XenException("evtchn_bind_interdomain", XenException.EINVAL, "port " + remotePort
+                    + " of domain " + remoteDomid + " is for domain " + remote.remoteDomid + " to bind");
         }
         synchronized (lock) {
             checkOpen();

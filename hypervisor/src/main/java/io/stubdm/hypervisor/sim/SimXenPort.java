@@ -3,18 +3,22 @@ package io.stubdm.hypervisor.sim;
 import io.stubdm.hypervisor.XenException;
 
 /**
- * The Xen end of an event channel that Xen allocated unbound for a device model, as it does for each vCPU's
- * ioreq port and the buffered ring's port. Notifications from the device model wake whoever waits on it
- * (a simulated vCPU waiting for its response).
+ * The far end of an event channel that a device model in domain 0 binds: one Xen allocated unbound for it (each
+ * vCPU's ioreq port, the buffered ring's port) or one a simulated domain allocated itself with
+ * EVTCHNOP_alloc_unbound (a PV frontend's port). Notifications from the device model wake whoever waits on it
+ * (a simulated vCPU waiting for its response, a frontend).
  */
 final class SimXenPort {
     final int port;
+    /** The only domain that may bind this port (evtchn_alloc_unbound's remote_dom). */
+    final int remoteDomid;
     private final Runnable onNotifyFromDm;
     private SimEventChannels boundHandle;
     private int boundLocalPort;
 
-    SimXenPort(int port, Runnable onNotifyFromDm) {
+    SimXenPort(int port, int remoteDomid, Runnable onNotifyFromDm) {
         this.port = port;
+        this.remoteDomid = remoteDomid;
         this.onNotifyFromDm = onNotifyFromDm;
     }
 

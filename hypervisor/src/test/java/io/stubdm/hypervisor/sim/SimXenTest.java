@@ -163,6 +163,30 @@ class SimXenTest {
     }
 
     @Test
+    void aPortTheGuestAllocatesIsBoundOnlyByItsRemoteAndCarriesEventsBothWays() throws Exception {
+        SimGuestPort forDom0 = dom.allocUnboundPort(0);
+        SimGuestPort forDom7 = dom.allocUnboundPort(7);
+        EventChannels ev = xen.openEventChannels();
+        assertEquals(XenException.EINVAL, errno(() -> ev.bindInterdomain(4, forDom7.port())),
+                "only the remote domain named at allocation may bind");
+        forDom0.send(); // nobody bound yet: Xen drops it
+        int[] out = new int[8];
+        assertEquals(0, ev.awaitPending(out, 0));
+        int local = ev.bindInterdomain(4, forDom0.port());
+        assertTrue(forDom0.isBound());
+        forDom0.send();
+        assertEquals(1, ev.awaitPending(out, 0));
+        assertEquals(local, out[0]);
+        assertEquals(0, forDom0.notifications());
+        ev.notify(local);
+        assertEquals(1, forDom0.awaitNotificationAfter(0, 1000));
+        ev.unbind(local);
+        assertFalse(forDom0.isBound(), "an unbound end lets the domain's port be bound again");
+        assertEquals(local + 1, ev.bindInterdomain(4, forDom0.port()));
+        ev.close();
+    }
+
+    @Test
     void bufferedProducerCanonicalisesPointersAndRefusesWhenFull() {
         int id = dm.createIoreqServer(HVM_IOREQSRV_BUFIOREQ_ATOMIC);
         dm.setIoreqServerState(id, true);
