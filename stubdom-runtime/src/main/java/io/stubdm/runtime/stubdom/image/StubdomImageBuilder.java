@@ -88,8 +88,7 @@ public final class StubdomImageBuilder {
      */
     static final String JAVA_OPTS = "-XX:+UseSerialGC -Xms8m -Xmx48m -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 "
             + "-XX:ReservedCodeCacheSize=16m -XX:MaxMetaspaceSize=48m -Xss256k -XX:-UsePerfData -Xshare:auto "
-            + "-Djna.nosys=true -Djna.nounpack=true -Djna.boot.library.path=/" + JNA_IN_IMAGE + " "
-            + "-Djava.util.logging.SimpleFormatter.format=%1$tT.%1$tL\\ %4$s\\ %5$s%6$s%n";
+            + "-Djna.nosys=true -Djna.nounpack=true -Djna.boot.library.path=/" + JNA_IN_IMAGE;
 
     /** What to build from. */
     public record Inputs(Path debDirectory, Path jarDirectory, Path jdkHome, Optional<String> kernelPackage,
