@@ -51,6 +51,8 @@ run_scenario() {
   if ! xl create -p "$cfg" > /tmp/lab/$sc-create.log 2>&1; then
     echo "STUBDM-LAB-RESULT $sc FAIL xl-create"; sed 's/^/STUBDM-LAB   xl: /' /tmp/lab/$sc-create.log
     tail -40 /var/log/xen/qemu-dm-$name.log 2>/dev/null | sed 's/^/STUBDM-LAB   dm-log: /'
+    # @stubdom: the stub domain's console backend in Dom0 (libxl's qemu-dm-<guest>-dm.log).
+    tail -30 /var/log/xen/qemu-dm-$name-dm.log 2>/dev/null | sed 's/^/STUBDM-LAB   dom0-backend-log: /'
     # libxl gives a device model 60 s to say "running"; a JVM in a one-vCPU Dom0 under TCG came within a second of
     # that once (LAB_PIN), so a device model that did not start in time gets another go, warm.
     grep -q 'device model did not start' /tmp/lab/$sc-create.log && LAST_WHY=" xl-create-dm-start"
@@ -71,8 +73,24 @@ run_scenario() {
     ps -eo pid,rss,args 2>/dev/null | grep -E 'stubdm|qemu|vchan|xenconsole' | grep -v grep | cut -c1-220 | sed "s/^/STUBDM-LAB $sc   dom0-ps: /"
   fi
   echo "STUBDM-LAB $sc created domid=$domid in ${t_create}s dm-pid=$dmpid serial=$tty"
-  local reader=""
-  if [ -n "$tty" ] && [ -e "$tty" ]; then
+  local reader="" serial_in=$tty console_hold=""
+  if [ -n "$stubid" ]; then
+    # @stubdom: the serial line goes through `xl console <guest>`, as an administrator reaches it: libxl finds the
+    # stub domain's console 3, and xenconsole opens the pty stubdm's Dom0 process published there. Its input is a
+    # FIFO this job holds open (xenconsole would end at the first EOF).
+    serial_in=/tmp/lab/$sc-console.in
+    rm -f "$serial_in"; mkfifo "$serial_in"
+    exec {console_hold}<>"$serial_in"
+    (
+      xl console "$name" < "$serial_in" 2>/tmp/lab/$sc-xl-console.err | while IFS= read -r line; do
+        line=${line//$'\r'/}
+        t=$(elapsed "$T0")
+        echo "$t $line" >> "$slog"
+        echo "STUBDM-LAB-GUEST $sc $t $line"
+      done
+    ) &
+    reader=$!
+  elif [ -n "$tty" ] && [ -e "$tty" ]; then
     stty -F "$tty" raw -echo 2>/dev/null
     (
       exec 3<"$tty"
@@ -122,7 +140,7 @@ run_scenario() {
     # The token goes out again every 10 s until the guest echoes something (see the guest's init).
     if grep -q 'STUBDM-CHECK serial-ready' "$slog" && ! grep -q 'STUBDM-CHECK serial-echo' "$slog" \
         && [ $(( ${EPOCHREALTIME%.*} - ${sent_at:-0} )) -ge 10 ]; then
-      sleep 1; timeout 5 sh -c 'printf "%s\n" "$1" > "$2"' token "$token${vnc:+ vnc}" "$tty"
+      sleep 1; timeout 5 sh -c 'printf "%s\n" "$1" > "$2"' token "$token${vnc:+ vnc}" "$serial_in"
       sent_at=${EPOCHREALTIME%.*}; sent_echo=${sent_echo:-$(elapsed "$T0")}
     fi
     # The VNC check: once the guest reads its keyboard, the lab's RFB client connects to the port libxl learnt
@@ -245,6 +263,11 @@ run_scenario() {
   [ -n "$loopdev" ] && losetup -d "$loopdev" 2>/dev/null
   [ -n "$reader" ] && kill "$reader" 2>/dev/null
   [ -n "$reader" ] && wait "$reader" 2>/dev/null
+  if [ -n "$console_hold" ]; then
+    exec {console_hold}>&-
+    timeout 5 pkill -f "xenconsole $stubid " 2>/dev/null
+    sed "s/^/STUBDM-LAB $sc   xl-console: /" /tmp/lab/$sc-xl-console.err 2>/dev/null | head -5
+  fi
 
   # ---- summary ----
   local hz; hz=$(getconf CLK_TCK 2>/dev/null || echo 100)

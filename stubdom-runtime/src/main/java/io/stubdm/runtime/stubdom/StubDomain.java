@@ -22,6 +22,8 @@ public final class StubDomain implements AutoCloseable {
     static final String BRIDGE = "br0";
     /** A MAC no guest uses, so that the bridge never answers for the guest's own (Qubes uses the same). */
     static final String TAP_MAC = "fe:ff:ff:ff:ff:fd";
+    /** Written by the image's init once the PV NIC and the bridge are up (or there is no PV NIC). */
+    static final String NETWORK_READY = "/run/stubdm/network-ready";
 
     private final StubdomArgv argv;
     private final List<String> proxyCommand;
@@ -126,6 +128,16 @@ public final class StubDomain implements AutoCloseable {
     }
 
     private void bridge(String tap) {
+        // The init sets up eth0 and the bridge while the JVM starts, and says when it is done.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!Files.exists(Path.of(NETWORK_READY)) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
         if (!Files.exists(Path.of("/sys/class/net", BRIDGE))) {
             LOG.log(Level.ERROR, "the stub domain has no bridge " + BRIDGE + " (no PV NIC eth0?): the guest's NIC "
                     + tap + " reaches nothing");

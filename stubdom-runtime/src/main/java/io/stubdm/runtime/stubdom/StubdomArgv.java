@@ -104,8 +104,8 @@ public final class StubdomArgv {
     }
 
     /**
-     * The stub domain's own device nodes the arguments name: its consoles ({@code -serial /dev/hvc3}) and the disks
-     * libxl attached to it ({@code -drive file=/dev/xvda,...}). Their PV frontends connect while stubdm starts, so
+     * The stub domain's own device nodes the arguments name: its consoles ({@code -serial /dev/hvc3}), the disks
+     * libxl attached to it ({@code -drive file=/dev/xvda,...}) and, for TAP NICs, {@code /dev/net/tun}. Their PV frontends connect while stubdm starts, so
      * they may not exist yet when it does.
      */
     public List<String> devicePaths() {
@@ -114,6 +114,10 @@ public final class StubdomArgv {
             String value = argv.get(i + 1);
             if (argv.get(i).equals("-serial") && value.startsWith("/dev/")) {
                 paths.add(value);
+            } else if (argv.get(i).equals("-netdev") && (value.startsWith("tap,") || value.startsWith("type=tap,"))
+                    && !paths.contains("/dev/net/tun")) {
+                // The tun module is still loading while the JVM starts (see the image's init).
+                paths.add("/dev/net/tun");
             } else if (argv.get(i).equals("-drive")) {
                 for (String part : value.split(",")) {
                     if (part.startsWith("file=/dev/")) {

@@ -2,6 +2,7 @@ package io.stubdm.runtime.xenpv;
 
 import io.stubdm.backends.chardev.CharBackend;
 import io.stubdm.backends.chardev.CharBackends;
+import io.stubdm.backends.chardev.NullBackend;
 import io.stubdm.backends.chardev.PtyBackend;
 import io.stubdm.hypervisor.ForeignMemory;
 import io.stubdm.hypervisor.GrantTables;
@@ -260,21 +261,20 @@ public final class PvConsoleBackend implements AutoCloseable {
                 status = Status.IGNORED;
                 return;
             }
-            Optional<String> output = xenstore.read(frontendPath + "/output");
-            if (output.isEmpty() || output.get().isEmpty()) {
-                refuse(frontendPath + "/output is missing: stubdm does not know where the console leads");
-                return;
-            }
+            // No output (libxl writes none for the restore console of a domain that is not being restored) or
+            // "none": connected, with nothing behind it, as QEMU connects a console without a serial device. A
+            // Closed backend instead would make Linux's hvc_xen remove that console's tty, and the stub domain's
+            // hvc numbering, which libxl's "-serial /dev/hvc3" relies on, would shift.
+            Optional<String> output = xenstore.read(frontendPath + "/output").filter(o -> !o.isEmpty());
             CharBackend backend;
             try {
-                backend = CharBackends.parse(output.get(), false).orElse(null);
+                backend = output.isEmpty() ? null : CharBackends.parse(output.get(), false).orElse(null);
             } catch (IllegalArgumentException | UncheckedIOException e) {
                 refuse("its output '" + output.get() + "' cannot be opened: " + e.getMessage());
                 return;
             }
             if (backend == null) {
-                refuse("its output is 'none'");
-                return;
+                backend = new NullBackend();
             }
             console = new PvConsole(name, backend, limit(), loop);
             if (backend instanceof PtyBackend pty) {

@@ -56,7 +56,7 @@ class StubdomArgvTest {
         assertEquals(GUEST, stub.guestDomid());
         assertEquals(LIBXL_ARGV, stub.libxlArguments());
         assertEquals(List.of("vif7.0-emu"), stub.tapNames());
-        assertEquals(List.of("/dev/hvc3", "/dev/xvda"), stub.devicePaths());
+        assertEquals(List.of("/dev/hvc3", "/dev/net/tun", "/dev/xvda"), stub.devicePaths());
         assertEquals("device-model/7/qmp-vchan", stub.qmpVchanPath());
         List<String> dm = stub.deviceModelArguments();
         assertEquals(LIBXL_ARGV, dm.subList(0, LIBXL_ARGV.size()));
