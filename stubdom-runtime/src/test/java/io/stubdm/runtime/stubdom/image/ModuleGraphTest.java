@@ -9,13 +9,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
-import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 
@@ -184,7 +182,7 @@ class ModuleGraphTest {
 
     @Test
     void debiansBridgeModuleDependsOnStpAndLlc() throws IOException {
-        Path kernel = labKernelDeb();
+        Path kernel = TestDebs.labDeb("linux-image-[0-9]*.deb");
         assumeTrue(kernel != null, "no linux-image-*.deb in /work/lab-cache/debs");
         DebPackage deb = DebPackage.open(kernel);
         String kver = deb.name().substring("linux-image-".length());
@@ -203,17 +201,6 @@ class ModuleGraphTest {
         graph.add(LLC, TestElf.kernelModule("license=GPL\0depends=\0"));
         graph.add(BLKFRONT, TestElf.kernelModule("license=GPL\0depends=\0"));
         return graph;
-    }
-
-    private static Path labKernelDeb() throws IOException {
-        Path debs = Path.of("/work/lab-cache/debs");
-        if (!Files.isDirectory(debs)) {
-            return null;
-        }
-        try (Stream<Path> list = Files.list(debs)) {
-            return list.filter(p -> p.getFileName().toString().matches("linux-image-[0-9].*\\.deb")).sorted()
-                    .findFirst().orElse(null);
-        }
     }
 
     private static int indexOf(byte[] haystack, byte[] needle) {

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.zip.ZipFile;
 
@@ -306,7 +307,7 @@ class StubdomImageBuilderTest {
     }
 
     private static Map<String, byte[]> elfFiles() {
-        Map<String, byte[]> elves = new java.util.TreeMap<>();
+        Map<String, byte[]> elves = new TreeMap<>();
         rootfs.entries().forEach((path, entry) -> {
             byte[] bytes = rootfs.contents().get(path);
             if (entry.isRegularFile() && ElfDependencies.read(bytes).isPresent()) {

@@ -144,12 +144,17 @@ final class TestDebs {
 
     /** The first busybox-static .deb in the lab cache, or null on machines that have none. */
     static Path labBusyboxDeb() throws IOException {
+        return labDeb("busybox-static_*.deb");
+    }
+
+    /** The first .deb in the lab cache whose name matches the glob, or null on machines that have none. */
+    static Path labDeb(String glob) throws IOException {
         Path debs = Path.of("/work/lab-cache/debs");
         if (!Files.isDirectory(debs)) {
             return null;
         }
         List<Path> found = new ArrayList<>();
-        try (var listing = Files.newDirectoryStream(debs, "busybox-static_*.deb")) {
+        try (var listing = Files.newDirectoryStream(debs, glob)) {
             listing.forEach(found::add);
         }
         return found.stream().sorted().findFirst().orElse(null);

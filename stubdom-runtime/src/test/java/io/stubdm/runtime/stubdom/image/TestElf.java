@@ -27,17 +27,17 @@ final class TestElf {
 
     /** A shared object known as {@code soname} that needs {@code needed}, without an interpreter. */
     static byte[] sharedObject(String soname, List<String> needed) {
-        TestElf elf = new TestElf();
-        elf.soname = soname;
-        elf.needed = needed;
-        elf.interpreter = null;
-        return elf.build();
+        return dynamic(soname, needed, null);
     }
 
     /** A dynamically linked executable run by {@code interpreter}. */
     static byte[] executable(String interpreter, List<String> needed) {
+        return dynamic(null, needed, interpreter);
+    }
+
+    private static byte[] dynamic(String soname, List<String> needed, String interpreter) {
         TestElf elf = new TestElf();
-        elf.soname = null;
+        elf.soname = soname;
         elf.needed = needed;
         elf.interpreter = interpreter;
         return elf.build();
