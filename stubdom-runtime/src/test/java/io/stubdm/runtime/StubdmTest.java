@@ -47,4 +47,14 @@ class StubdmTest {
         assertEquals(2, run());
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("device_model_override"));
     }
+
+    @Test
+    void stubdomImageAndInstallAreDispatchedWithTheirOwnArgumentErrors() {
+        assertEquals(2, run("stubdom-image", "--frobnicate"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("stubdm stubdom-image: unknown option --frobnicate"),
+                err.toString(StandardCharsets.UTF_8));
+        assertEquals(2, run("stubdom-install", "--to"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("stubdm stubdom-install: --to needs a value"),
+                err.toString(StandardCharsets.UTF_8));
+    }
 }

@@ -1,8 +1,6 @@
 package io.stubdm.runtime.stubdom.image;
 
 import java.io.IOException;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,6 +15,9 @@ import java.util.stream.Stream;
  * download keeps filling); the newest by Debian's ordering is the one used.
  */
 final class PackageDirectory {
+    private static final Pattern VERSION_EPOCH_COLON = Pattern.compile("%3[aA]");
+    private static final Pattern VERSION = Pattern.compile("[A-Za-z0-9.+~:-]+");
+
     private PackageDirectory() {
     }
 
@@ -26,7 +27,7 @@ final class PackageDirectory {
         String bestVersion = null;
         for (Path deb : debs(directory)) {
             String[] parts = split(deb);
-            if (parts != null && parts[0].equals(name) && (parts[2].equals("amd64") || parts[2].equals("all"))
+            if (parts != null && parts[0].equals(name) && usable(parts[2])
                     && (bestVersion == null || DebianVersion.compare(parts[1], bestVersion) > 0)) {
                 best = deb;
                 bestVersion = parts[1];
@@ -46,13 +47,18 @@ final class PackageDirectory {
         String bestVersion = null;
         for (Path deb : debs(directory)) {
             String[] parts = split(deb);
-            if (parts != null && pattern.matcher(parts[0]).matches()
+            if (parts != null && pattern.matcher(parts[0]).matches() && usable(parts[2])
                     && (bestVersion == null || DebianVersion.compare(parts[1], bestVersion) > 0)) {
                 bestName = parts[0];
                 bestVersion = parts[1];
             }
         }
         return Optional.ofNullable(bestName);
+    }
+
+    /** Packages an amd64 stub domain can take; {@link #find} and {@link #newestMatching} must agree on them. */
+    private static boolean usable(String architecture) {
+        return architecture.equals("amd64") || architecture.equals("all");
     }
 
     private static List<Path> debs(Path directory) throws IOException {
@@ -64,7 +70,11 @@ final class PackageDirectory {
         }
     }
 
-    /** {name, version, arch}, or null for a file not named the apt way. */
+    /**
+     * {name, version, arch}, or null for a file not named the apt way. apt writes the epoch's colon as %3a and leaves
+     * the rest of a version as it is (a '+' stays a '+', so this is not URL decoding), and a version holds only
+     * [A-Za-z0-9.+~:-] (Debian Policy §5.6.12): a name with anything else in its version is not apt's.
+     */
     static String[] split(Path deb) {
         String file = deb.getFileName().toString();
         String stem = file.substring(0, file.length() - ".deb".length());
@@ -72,7 +82,10 @@ final class PackageDirectory {
         if (parts.length != 3) {
             return null;
         }
-        parts[1] = URLDecoder.decode(parts[1], StandardCharsets.UTF_8);
+        parts[1] = VERSION_EPOCH_COLON.matcher(parts[1]).replaceAll(":");
+        if (!VERSION.matcher(parts[1]).matches()) {
+            return null;
+        }
         return parts;
     }
 }

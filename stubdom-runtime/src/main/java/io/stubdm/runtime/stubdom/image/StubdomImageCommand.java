@@ -46,7 +46,7 @@ public final class StubdomImageCommand {
         String epoch = System.getenv("SOURCE_DATE_EPOCH");
         long mtime;
         try {
-            mtime = epoch == null || epoch.isBlank() ? 0 : Long.parseLong(epoch.trim());
+            mtime = epoch == null || epoch.isBlank() ? 0 : seconds(epoch, "SOURCE_DATE_EPOCH");
             for (int i = 1; i < args.size(); i++) {
                 String a = args.get(i);
                 switch (a) {
@@ -56,7 +56,7 @@ public final class StubdomImageCommand {
                     case "--jdk" -> jdk = Path.of(value(args, ++i, a));
                     case "--jars" -> jars = Path.of(value(args, ++i, a));
                     case "--kernel-package" -> kernel = Optional.of(value(args, ++i, a));
-                    case "--mtime" -> mtime = Long.parseLong(value(args, ++i, a));
+                    case "--mtime" -> mtime = seconds(value(args, ++i, a), a);
                     default -> throw new IllegalArgumentException("unknown option " + a);
                 }
             }
@@ -176,6 +176,15 @@ public final class StubdomImageCommand {
             // fall through to the message below
         }
         throw new IOException("stubdm does not run from its jars here: give its lib directory with --jars");
+    }
+
+    /** Long.parseLong's own message ("For input string: ...") would not say which value is wrong. */
+    private static long seconds(String value, String what) {
+        try {
+            return Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(what + " must be seconds since 1970, not '" + value + "'");
+        }
     }
 
     private static String value(List<String> args, int i, String option) {

@@ -23,7 +23,6 @@ class ElfDependenciesTest {
 
     private static final Path LS = Path.of("/bin/ls");
     private static final Path LIBC = Path.of("/lib/x86_64-linux-gnu/libc.so.6");
-    private static final long BASE = 0x400000;
 
     // --- real binaries of this machine ---
 
@@ -65,16 +64,16 @@ class ElfDependenciesTest {
 
     @Test
     void readsInterpreterNeededInOrderAndSonameThroughTheLoadMapping() {
-        ElfDependencies read = ElfDependencies.read(new TinyElf().build()).orElseThrow();
+        ElfDependencies read = ElfDependencies.read(new TestElf().build()).orElseThrow();
 
         assertEquals(new ElfDependencies("libtiny.so.1", List.of("libz.so.1", "libc.so.6"), "/lib/ld-tiny.so"), read);
     }
 
     @Test
     void aFileWithoutDynamicSegmentDependsOnNothing() {
-        TinyElf elf = new TinyElf();
+        TestElf elf = new TestElf();
         elf.withDynamic = false;
-        elf.withInterp = false;
+        elf.interpreter = null;
 
         assertEquals(new ElfDependencies(null, List.of(), null), ElfDependencies.read(elf.build()).orElseThrow());
     }
@@ -90,7 +89,7 @@ class ElfDependenciesTest {
     @Test
     void refuses32BitAndBigEndianElf() {
         for (int[] classAndData : new int[][] {{1, 1}, {2, 2}, {1, 2}}) {
-            byte[] elf = new TinyElf().build();
+            byte[] elf = new TestElf().build();
             elf[4] = (byte) classAndData[0];
             elf[5] = (byte) classAndData[1];
 
@@ -102,16 +101,16 @@ class ElfDependenciesTest {
 
     @Test
     void refusesInconsistentDynamicSections() {
-        TinyElf strtabOutsideLoads = new TinyElf();
+        TestElf strtabOutsideLoads = new TestElf();
         strtabOutsideLoads.strtabAddress = 0x10L;
-        TinyElf neededPastStrsz = new TinyElf();
+        TestElf neededPastStrsz = new TestElf();
         neededPastStrsz.strsz = 5L;
-        TinyElf interpWithoutNul = new TinyElf();
+        TestElf interpWithoutNul = new TestElf();
         interpWithoutNul.interpLength = 4;
-        TinyElf twoDynamics = new TinyElf();
+        TestElf twoDynamics = new TestElf();
         twoDynamics.duplicateDynamic = true;
 
-        for (TinyElf elf : List.of(strtabOutsideLoads, neededPastStrsz, interpWithoutNul, twoDynamics)) {
+        for (TestElf elf : List.of(strtabOutsideLoads, neededPastStrsz, interpWithoutNul, twoDynamics)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> ElfDependencies.read(elf.build()));
             assertTrue(e.getMessage().startsWith("corrupt ELF: "), e.getMessage());
@@ -122,7 +121,7 @@ class ElfDependenciesTest {
 
     @Test
     void truncatedFilesAreRefusedWithIllegalArgumentException() throws IOException {
-        for (byte[] whole : new byte[][] {new TinyElf().build(), realLs()}) {
+        for (byte[] whole : new byte[][] {new TestElf().build(), realLs()}) {
             for (int length : new int[] {4, 5, 20, 63, 64, 65, 100, 120, 200, 300, whole.length / 2}) {
                 if (length < whole.length) {
                     byte[] cut = java.util.Arrays.copyOf(whole, length);
@@ -137,7 +136,7 @@ class ElfDependenciesTest {
 
     @Test
     void everyHeaderByteFlipEndsInAResultOrIllegalArgumentException() throws IOException {
-        for (byte[] file : new byte[][] {new TinyElf().build(), realLs()}) {
+        for (byte[] file : new byte[][] {new TestElf().build(), realLs()}) {
             ByteBuffer le = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
             int headersEnd = (int) le.getLong(0x20) + le.getShort(0x36) * le.getShort(0x38);
             for (int offset = 0; offset < headersEnd; offset++) {
@@ -154,7 +153,7 @@ class ElfDependenciesTest {
     @Test
     void randomCorruptionOfTheDynamicArrayAndStringsEndsInAResultOrIllegalArgumentException() throws IOException {
         Random random = new Random(20261202);
-        for (byte[] file : new byte[][] {new TinyElf().build(), realLs()}) {
+        for (byte[] file : new byte[][] {new TestElf().build(), realLs()}) {
             byte[] pristine = file.clone();
             int[] dynamic = dynamicSegment(file);
             for (int round = 0; round < 3000; round++) {
@@ -187,7 +186,7 @@ class ElfDependenciesTest {
                 return ls;
             }
         }
-        return new TinyElf().build();
+        return new TestElf().build();
     }
 
     private static boolean isX86_64Elf64(byte[] file) {
@@ -205,58 +204,5 @@ class ElfDependenciesTest {
             }
         }
         throw new AssertionError("no PT_DYNAMIC");
-    }
-
-    /**
-     * A minimal ELF64 x86-64 shared object: header, program headers (PT_LOAD of the whole file at BASE, PT_DYNAMIC,
-     * PT_INTERP), the interpreter string, a string table and a dynamic array whose DT_STRTAB is a virtual address.
-     */
-    private static final class TinyElf {
-        boolean withDynamic = true;
-        boolean withInterp = true;
-        boolean duplicateDynamic;
-        Long strtabAddress;
-        Long strsz;
-        Integer interpLength;
-
-        byte[] build() {
-            byte[] interp = "/lib/ld-tiny.so\0".getBytes(StandardCharsets.US_ASCII);
-            byte[] strtab = "\0libz.so.1\0libc.so.6\0libtiny.so.1\0".getBytes(StandardCharsets.US_ASCII);
-            int phnum = 1 + (withDynamic ? (duplicateDynamic ? 2 : 1) : 0) + (withInterp ? 1 : 0);
-            int interpOffset = 64 + phnum * 56;
-            int strtabOffset = interpOffset + interp.length;
-            int dynamicOffset = (strtabOffset + strtab.length + 7) & ~7;
-            long[][] dynamic = {{1, 1}, {1, 11}, {14, 21}, {5, strtabAddress != null ? strtabAddress : BASE + strtabOffset},
-                {10, strsz != null ? strsz : strtab.length}, {0, 0}};
-            int length = dynamicOffset + dynamic.length * 16;
-
-            ByteBuffer elf = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
-            elf.put(new byte[] {0x7F, 'E', 'L', 'F', 2, 1, 1, 0});
-            elf.putShort(16, (short) 3).putShort(18, (short) 62).putInt(20, 1); // ET_DYN, EM_X86_64, EV_CURRENT
-            elf.putLong(0x20, 64).putShort(0x34, (short) 64).putShort(0x36, (short) 56).putShort(0x38, (short) phnum);
-            int header = 64;
-            header = programHeader(elf, header, 1, 0, BASE, length);
-            if (withDynamic) {
-                header = programHeader(elf, header, 2, dynamicOffset, BASE + dynamicOffset, dynamic.length * 16);
-                if (duplicateDynamic) {
-                    header = programHeader(elf, header, 2, dynamicOffset, BASE + dynamicOffset, dynamic.length * 16);
-                }
-            }
-            if (withInterp) {
-                programHeader(elf, header, 3, interpOffset, BASE + interpOffset,
-                        interpLength != null ? interpLength : interp.length);
-            }
-            elf.put(interpOffset, interp).put(strtabOffset, strtab);
-            for (int i = 0; i < dynamic.length; i++) {
-                elf.putLong(dynamicOffset + i * 16, dynamic[i][0]).putLong(dynamicOffset + i * 16 + 8, dynamic[i][1]);
-            }
-            return elf.array();
-        }
-
-        private static int programHeader(ByteBuffer elf, int at, int type, long offset, long vaddr, long size) {
-            elf.putInt(at, type).putLong(at + 8, offset).putLong(at + 16, vaddr).putLong(at + 24, vaddr)
-                    .putLong(at + 32, size).putLong(at + 40, size).putLong(at + 48, 8);
-            return at + 56;
-        }
     }
 }

@@ -33,6 +33,10 @@ final class TestDebs {
             return new Member(name, TarConstants.LF_NORMAL, mode, content.getBytes(StandardCharsets.UTF_8), null);
         }
 
+        static Member file(String name, int mode, byte[] content) {
+            return new Member(name, TarConstants.LF_NORMAL, mode, content, null);
+        }
+
         static Member symlink(String name, String target) {
             return new Member(name, TarConstants.LF_SYMLINK, 0777, null, target);
         }
@@ -74,6 +78,18 @@ final class TestDebs {
     /** The usual three members: "2.0\n", the given control file, and a data.tar.xz of the given entries. */
     static TestDebs standard(String control, List<Member> data) throws IOException {
         return new TestDebs().debianBinary("2.0\n").controlTarGz(control).member("data.tar.xz", xz(tar(data)));
+    }
+
+    /**
+     * A package {@code name} of {@code version} for amd64 in {@code directory}, named as apt-get download names it
+     * (the epoch's colon as %3a). data.tar is left uncompressed: the image tests put megabytes of real libraries in.
+     */
+    static Path writePackage(Path directory, String name, String version, List<Member> data) throws IOException {
+        String control = "Package: " + name + "\nVersion: " + version + "\nArchitecture: amd64\n"
+                + "Maintainer: Nobody <nobody@example.org>\nDescription: " + name + " for a test\n";
+        String file = name + "_" + version.replace(":", "%3a") + "_amd64.deb";
+        return new TestDebs().debianBinary("2.0\n").controlTarGz(control).member("data.tar", tar(data))
+                .writeTo(directory.resolve(file));
     }
 
     Path writeTo(Path deb) throws IOException {
@@ -128,12 +144,17 @@ final class TestDebs {
 
     /** The first busybox-static .deb in the lab cache, or null on machines that have none. */
     static Path labBusyboxDeb() throws IOException {
+        return labDeb("busybox-static_*.deb");
+    }
+
+    /** The first .deb in the lab cache whose name matches the glob, or null on machines that have none. */
+    static Path labDeb(String glob) throws IOException {
         Path debs = Path.of("/work/lab-cache/debs");
         if (!Files.isDirectory(debs)) {
             return null;
         }
         List<Path> found = new ArrayList<>();
-        try (var listing = Files.newDirectoryStream(debs, "busybox-static_*.deb")) {
+        try (var listing = Files.newDirectoryStream(debs, glob)) {
             listing.forEach(found::add);
         }
         return found.stream().sorted().findFirst().orElse(null);
