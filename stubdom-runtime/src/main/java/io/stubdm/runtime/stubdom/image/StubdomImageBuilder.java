@@ -73,6 +73,14 @@ public final class StubdomImageBuilder {
      * starts stubdm, and loads the rest while the JVM starts up: libxl gives a stub domain 30 seconds from unpause to
      * {@code running}.
      */
+    /**
+     * Module parameters. Since XSA-482, Linux's privcmd in a domU restricts every handle to the domain named by its
+     * xenstore {@code target} node, and refuses all hypercalls when it finds none; in the lab the stub domain's
+     * first dm_op on its own target failed with EPERM. {@code unrestricted=1} (honoured when the kernel is not
+     * locked down, as a PV stub domain's is not) lifts that, as Qubes does for its stub domains; stubdm then
+     * restricts its own Xen handles to the guest once the device model is up (XenHypervisor.restrictTo).
+     */
+    static final Map<String, String> MODULE_PARAMETERS = Map.of("xen-privcmd", "unrestricted=1");
     static final List<String> EARLY_MODULES = List.of("xen-evtchn", "xen-gntdev", "xen-gntalloc", "xen-privcmd",
             "xenfs");
     /**
@@ -236,19 +244,27 @@ public final class StubdomImageBuilder {
         }
         List<String> early = new ArrayList<>();
         for (String path : graph.loadOrder(EARLY_MODULES)) {
-            early.add(path.substring(base.length()));
+            early.add(withParameters(path.substring(base.length())));
         }
         List<String> late = new ArrayList<>();
         for (String path : graph.loadOrder(MODULES)) {
             image.file("usr/" + path, 0644, files.get(path));
-            String rel = path.substring(base.length());
-            if (!early.contains(rel)) {
-                late.add(rel);
+            String line = withParameters(path.substring(base.length()));
+            if (!early.contains(line)) {
+                late.add(line);
             }
         }
         image.file("etc/stubdm/modules.early", 0644, (String.join("\n", early) + "\n").getBytes(StandardCharsets.UTF_8));
         image.file("etc/stubdm/modules.late", 0644, (String.join("\n", late) + "\n").getBytes(StandardCharsets.UTF_8));
         notes.add("kernel modules (load order): " + String.join(" ", early) + " | " + String.join(" ", late));
+    }
+
+    /** A line of the init's module list: the module's path, then its parameters if it has any. */
+    private static String withParameters(String relativePath) {
+        String file = relativePath.substring(relativePath.lastIndexOf('/') + 1);
+        String name = file.endsWith(".ko") ? file.substring(0, file.length() - 3) : file;
+        String parameters = MODULE_PARAMETERS.get(name);
+        return parameters == null ? relativePath : relativePath + " " + parameters;
     }
 
     /** jlink's runtime from the JDK's jmods; returns its ELF files by image path, for the library search. */

@@ -89,13 +89,27 @@ class StubdomImageBuilderTest {
     }
 
     @Test
-    void modulesAreListedDependenciesFirst() {
-        assertEquals(List.of("kernel/drivers/block/xen-blkfront.ko", "kernel/drivers/net/xen-netfront.ko",
-                "kernel/drivers/xen/xen-evtchn.ko", "kernel/drivers/xen/xen-gntdev.ko",
-                "kernel/drivers/xen/xen-gntalloc.ko", "kernel/drivers/xen/xen-privcmd.ko",
-                "kernel/drivers/xen/xenfs/xenfs.ko", "kernel/drivers/net/tun.ko", "kernel/net/llc/llc.ko",
-                "kernel/net/802/stp.ko", "kernel/net/bridge/bridge.ko"),
-                List.of(rootfs.text("etc/stubdm/modules").split("\n")));
+    void modulesAreListedDependenciesFirstTheXenDevicesBeforeTheJvmStarts() {
+        // The init loads modules.early, starts stubdm, then loads modules.late while the JVM starts up.
+        assertEquals(List.of("kernel/drivers/xen/xen-evtchn.ko", "kernel/drivers/xen/xen-gntdev.ko",
+                "kernel/drivers/xen/xen-gntalloc.ko", "kernel/drivers/xen/xen-privcmd.ko unrestricted=1",
+                "kernel/drivers/xen/xenfs/xenfs.ko"),
+                List.of(rootfs.text("etc/stubdm/modules.early").split("\n")));
+        assertEquals(List.of("kernel/drivers/net/tun.ko", "kernel/drivers/block/xen-blkfront.ko",
+                "kernel/drivers/net/xen-netfront.ko", "kernel/net/llc/llc.ko", "kernel/net/802/stp.ko",
+                "kernel/net/bridge/bridge.ko"),
+                List.of(rootfs.text("etc/stubdm/modules.late").split("\n")));
+    }
+
+    /** Every module the init loads, without parameters. */
+    private static Set<String> listedModules() {
+        Set<String> listed = new TreeSet<>();
+        for (String list : List.of("etc/stubdm/modules.early", "etc/stubdm/modules.late")) {
+            for (String line : rootfs.text(list).split("\n")) {
+                listed.add(line.split(" ")[0]);
+            }
+        }
+        return listed;
     }
 
     @Test
@@ -109,7 +123,7 @@ class StubdomImageBuilderTest {
         }
 
         // ext4 and its dependencies, and modules.builtin, are in the package but not wanted.
-        assertEquals(new TreeSet<>(List.of(rootfs.text("etc/stubdm/modules").split("\n"))), files);
+        assertEquals(listedModules(), files);
         assertEquals(List.of("stp", "llc"),
                 ModuleGraph.dependsOf(rootfs.contents().get(base + "kernel/net/bridge/bridge.ko"), "bridge"));
     }
