@@ -71,6 +71,8 @@ run_scenario() {
     tty=$(xenstore-read /local/domain/$stubid/device/console/3/tty 2>/dev/null || echo "")
     echo "STUBDM-LAB $sc stub domain $stubid ($(timeout 20 xl list 2>/dev/null | awk -v d="$stubid" '$2 == d {print $1 ", " $3 " MiB"}')), Dom0 console backend pid $dmpid"
     ps -eo pid,rss,args 2>/dev/null | grep -E 'stubdm|qemu|vchan|xenconsole' | grep -v grep | cut -c1-220 | sed "s/^/STUBDM-LAB $sc   dom0-ps: /"
+    # What hvmloader will read (hvmloader/bios: libxl writes it for a stub domain's guest itself).
+    timeout 10 xenstore-ls -fp /local/domain/$domid 2>&1 | grep -E "hvmloader|/local/domain/$domid  |/vm |/target " | head -8 | sed "s/^/STUBDM-LAB $sc   xenstore: /"
   fi
   echo "STUBDM-LAB $sc created domid=$domid in ${t_create}s dm-pid=$dmpid serial=$tty"
   local reader="" serial_in=$tty console_hold=""

@@ -6,6 +6,7 @@ import io.stubdm.hypervisor.XenStore;
 import io.stubdm.hypervisor.xen.XenHypervisor;
 import io.stubdm.runtime.cli.DeviceModelArgs;
 import io.stubdm.runtime.cli.QemuCommandLine;
+import io.stubdm.runtime.qmp.QmpCommands;
 import io.stubdm.runtime.qmp.QmpServer;
 import io.stubdm.runtime.stubdom.StubDomain;
 import io.stubdm.runtime.stubdom.StubdomArgv;
@@ -16,6 +17,8 @@ import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 /**
  * The {@code stubdm} command. Given qemu-xen's argument vector (as libxl execs it through
@@ -81,7 +84,7 @@ public final class Stubdm {
             err.println("stubdm: cannot reach Xen: " + e.getMessage());
             return 1;
         }
-        return serve(args, argv, xen, () -> { }, () -> { }, err);
+        return serve(args, argv, xen, () -> { }, process -> { }, failure -> { }, () -> { }, err);
     }
 
     /**
@@ -98,28 +101,49 @@ public final class Stubdm {
         }
         StubdomArgv stub;
         DeviceModelArgs args;
+        System.Logger log = System.getLogger(Stubdm.class.getName());
+        CompletableFuture<QmpCommands> commands = new CompletableFuture<>();
+        QmpServer qmp;
+        StubDomain around;
         try (XenStore xenstore = xen.openXenStore()) {
             stub = StubdomArgv.read(xenstore);
             args = QemuCommandLine.parse(stub.deviceModelArguments());
+            log.log(Level.INFO, "stub domain " + stub.stubDomid() + " for domain " + stub.guestDomid()
+                    + "; libxl's arguments: " + String.join(" ", stub.libxlArguments()));
+            // libxl gives a stub domain 30 seconds from its unpause to "running", and a JVM under nested emulation
+            // needs most of that just to start. The guest stays paused until libxl's QMP cont has been answered
+            // (libxl unpauses it only then), so QMP listens and "running" is written now, and every command,
+            // cont first, waits for the machine built below: the guest never meets a half-built device model.
             java.nio.file.Files.createDirectories(java.nio.file.Path.of(StubdomArgv.QMP_SOCKET).getParent());
+            qmp = new QmpServer(java.nio.file.Path.of(StubdomArgv.QMP_SOCKET),
+                    QmpCommands.deferred(commands, STUBDOM_QMP_WAIT_MILLIS), "stubdm " + Version.get());
+            around = StubDomain.forImage(stub);
+            around.startProxy();
+            LibxlHandshake.announceRunning(xenstore, stub.guestDomid());
         } catch (IllegalStateException | IllegalArgumentException | XenException | java.io.IOException e) {
             err.println("stubdm: stub domain: " + e.getMessage());
             xen.close();
             return 2;
         }
-        System.getLogger(Stubdm.class.getName()).log(Level.INFO, "stub domain " + stub.stubDomid() + " for domain "
-                + stub.guestDomid() + "; libxl's arguments: " + String.join(" ", stub.libxlArguments()));
-        StubDomain around = StubDomain.forImage(stub);
         List<String> missing = around.awaitDevices(20_000);
         if (!missing.isEmpty()) {
             // Opening them fails with a message naming each; the wait was only for frontends still connecting.
-            System.getLogger(Stubdm.class.getName()).log(Level.WARNING, "still missing after 20 s: " + missing);
+            log.log(Level.WARNING, "still missing after 20 s: " + missing);
         }
-        return serve(args, stub.deviceModelArguments(), xen, around::beforeRunning, around::close, err);
+        return serve(args, stub.deviceModelArguments(), xen, around::bridgeTaps,
+                process -> commands.complete(((DeviceModelProcess) process).commands()),
+                failure -> commands.completeExceptionally(failure),
+                () -> {
+                    qmp.close();
+                    around.close();
+                }, err);
     }
 
+    /** How long a QMP command sent to a stub domain may wait for the device model to be built. */
+    static final long STUBDOM_QMP_WAIT_MILLIS = 120_000;
+
     private static int serve(DeviceModelArgs args, List<String> argv, XenHypervisor xen, Runnable beforeRunning,
-            Runnable onEnd, PrintStream err) {
+            Consumer<StubdmProcess> onStarted, Consumer<Exception> onFailure, Runnable onEnd, PrintStream err) {
         Thread warmUp = new Thread(QmpServer::warmUp, "json-warm-up");
         warmUp.setDaemon(true);
         warmUp.start();
@@ -147,12 +171,14 @@ public final class Stubdm {
             }
         } catch (IllegalArgumentException | UncheckedIOException | java.io.IOException | XenException e) {
             err.println("stubdm: domain " + args.domid() + ": " + e.getMessage());
+            onFailure.accept(e);
             onEnd.run();
             xen.close();
             return 1;
         }
         // Both kinds map only the served domain's memory (an HVM guest's RAM; a stub domain's console frame), so
         // the privcmd handles can be restricted to it; the grant and event-channel handles are not affected.
+        onStarted.accept(process);
         try {
             xen.restrictTo(args.domid());
         } catch (XenException e) {

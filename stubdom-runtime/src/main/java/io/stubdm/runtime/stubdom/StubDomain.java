@@ -66,12 +66,11 @@ public final class StubDomain implements AutoCloseable {
         }
     }
 
-    /** Called once the device model has created its TAPs and listens for QMP, before it says {@code running}. */
-    public void beforeRunning() {
+    /** Called once the device model has created its TAPs, before its guest can run. */
+    public void bridgeTaps() {
         for (String tap : argv.tapNames()) {
             bridge(tap);
         }
-        startProxy();
         startMemoryReports();
     }
 
@@ -153,7 +152,8 @@ public final class StubDomain implements AutoCloseable {
         LOG.log(Level.INFO, "bridged " + tap + " to " + BRIDGE);
     }
 
-    private void startProxy() {
+    /** Keeps Xen's vchan-socket-proxy serving QMP (see {@link #superviseProxy}). */
+    public void startProxy() {
         supervisor = new Thread(this::superviseProxy, "vchan-socket-proxy");
         supervisor.setDaemon(true);
         supervisor.start();

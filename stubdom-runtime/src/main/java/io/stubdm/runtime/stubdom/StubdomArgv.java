@@ -15,7 +15,6 @@ import java.util.TreeMap;
 public final class StubdomArgv {
     /** Where the device model in the stub domain listens for QMP; Xen's vchan-socket-proxy connects here. */
     public static final String QMP_SOCKET = "/run/stubdm/qmp.sock";
-    static final String QMP_CHARDEV_ID = "stubdom-qmp";
     /** libxl's placeholder for the restore stream; the stub domain's init must replace it (stubdom.txt). */
     static final String RESTORE_PLACEHOLDER = "$STUBDOM_RESTORE_INCOMING_ARG";
     /** The restore stream arrives on the stub's third console (STUBDOM_CONSOLE_RESTORE = 2). */
@@ -73,18 +72,15 @@ public final class StubdomArgv {
     }
 
     /**
-     * The arguments stubdm runs with: libxl's, with the restore placeholder pointed at the restore console, plus
-     * the QMP monitor the vchan proxy connects to (libxl leaves QMP to the stub domain).
+     * The arguments stubdm runs with: libxl's, with the restore placeholder pointed at the restore console. They name
+     * no QMP monitor (libxl leaves QMP to the stub domain): stubdm listens on {@link #QMP_SOCKET}, where the vchan
+     * proxy connects, before it builds the device model.
      */
     public List<String> deviceModelArguments() {
-        List<String> out = new ArrayList<>(argv.size() + 4);
+        List<String> out = new ArrayList<>(argv.size());
         for (String a : argv) {
             out.add(a.equals(RESTORE_PLACEHOLDER) ? RESTORE_SOURCE : a);
         }
-        out.add("-chardev");
-        out.add("socket,id=" + QMP_CHARDEV_ID + ",path=" + QMP_SOCKET + ",server=on,wait=off");
-        out.add("-mon");
-        out.add("chardev=" + QMP_CHARDEV_ID + ",mode=control");
         return out;
     }
 

@@ -59,11 +59,11 @@ class StubdomArgvTest {
         assertEquals(List.of("/dev/hvc3", "/dev/net/tun", "/dev/xvda"), stub.devicePaths());
         assertEquals("device-model/7/qmp-vchan", stub.qmpVchanPath());
         List<String> dm = stub.deviceModelArguments();
-        assertEquals(LIBXL_ARGV, dm.subList(0, LIBXL_ARGV.size()));
+        assertEquals(LIBXL_ARGV, dm);
         DeviceModelArgs args = QemuCommandLine.parse(dm);
         assertEquals(GUEST, args.domid());
-        assertEquals(1, args.monitors().size());
-        assertEquals(StubdomArgv.QMP_SOCKET, args.chardev("stubdom-qmp").orElseThrow().get("path"));
+        // stubdm's own QMP socket is opened before the machine is built, not through a -mon of the arguments.
+        assertEquals(0, args.monitors().size());
     }
 
     @Test
