@@ -190,6 +190,11 @@ run_scenario() {
         break
       fi
     fi
+    # @stubdom: the device model's process is in the stub domain; its init says when it ended.
+    if [ -n "$stubid" ] && grep -q 'stubdm-stubdom: stubdm ended' /var/log/xen/qemu-dm-$name.log 2>/dev/null; then
+      dm_died=$(elapsed "$T0"); echo "STUBDM-LAB $sc t=$dm_died stubdm in the stub domain ended while the guest runs"
+      sleep 5; break
+    fi
     if [ "${EPOCHREALTIME%.*}" -ge "$deadline" ]; then echo "STUBDM-LAB $sc TIMEOUT after ${GUEST_TIMEOUT}s"; break; fi
     # Pitfalls 13 and 18: a guest that is not in its kernel by KERNEL_DEADLINE seconds (75-215 s in healthy
     # runs) went off the rails in the firmware or the boot loader; that is ended here and run again.
@@ -259,7 +264,7 @@ run_scenario() {
     # The stub domain's own report (StubDomain: once a minute, in its console log) and when stubdm said running.
     stub_mem=$(grep 'stub domain memory:' /var/log/xen/qemu-dm-$name.log 2>/dev/null | tail -1 | sed 's/.*stub domain memory: //')
     echo "STUBDM-LAB $sc stub domain memory: ${stub_mem:-no report}"
-    grep -E 'stubdm-stubdom:|= running|ERROR|Exception' /var/log/xen/qemu-dm-$name.log 2>/dev/null | head -20 | sed "s/^/STUBDM-LAB $sc   stub-log: /"
+    grep -E 'stubdm-stubdom:|= running|ERROR|SEVERE|Exception|^#' /var/log/xen/qemu-dm-$name.log 2>/dev/null | head -150 | sed "s/^/STUBDM-LAB $sc   stub-log: /"
     tail -15 /var/log/xen/qemu-dm-$name-dm.log 2>/dev/null | sed "s/^/STUBDM-LAB $sc   dom0-backend-log: /"
   fi
   [ -n "$loopdev" ] && losetup -d "$loopdev" 2>/dev/null

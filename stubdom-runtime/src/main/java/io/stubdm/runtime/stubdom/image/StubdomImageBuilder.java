@@ -102,7 +102,7 @@ public final class StubdomImageBuilder {
      * heap, no perf-data file, and JNA's native part from the image rather than unpacked into /tmp.
      */
     static final String JAVA_OPTS = "-XX:+UseSerialGC -Xms8m -Xmx48m -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 "
-            + "-XX:ReservedCodeCacheSize=16m -XX:MaxMetaspaceSize=48m -Xss256k -XX:-UsePerfData -Xshare:auto "
+            + "-XX:ReservedCodeCacheSize=16m -XX:MaxMetaspaceSize=48m -Xss512k -XX:-UsePerfData -Xshare:auto "
             // The image's jars are stubdm's own, read-only: verifying their bytecode at each start costs a quarter of
             // the start-up, which counts against libxl's 30 seconds.
             + "-XX:+UnlockDiagnosticVMOptions -XX:-BytecodeVerificationRemote "
