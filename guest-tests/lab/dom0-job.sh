@@ -46,9 +46,22 @@ run_scenario() {
     losetup $ro "$loopdev" "$loopimg" || echo "STUBDM-LAB $sc losetup $loopdev $loopimg failed"
   fi
   local T0=$EPOCHREALTIME
+  # @stubdom with LAB_PIN: the stub domain is a PV domain, and pitfall 18 (a PV vCPU sharing a CPU with an HVM one
+  # gets corrupted under TCG) struck its JVM on the guests' CPU (a C1 compiler "ShouldNotReachHere"). libxl gives a
+  # stub domain no CPU affinity of its own, so it is pinned to Dom0's CPU as soon as it exists, before it is
+  # unpaused.
+  local pinner=""
+  if [ "$dm" = stubdom ] && grep -q '^cpus = "1"' "$cfg"; then
+    ( for i in $(seq 1 900); do
+        id=$(xl domid "$name-dm" 2>/dev/null) && { xl vcpu-pin "$id" all 0 && echo "STUBDM-LAB $sc stub domain $id pinned to CPU 0"; break; }
+        sleep 0.2
+      done ) &
+    pinner=$!
+  fi
   # -p: created paused, so the serial pty is opened before the guest's first byte (QEMU's pty chardev
   # drops output while nobody holds the other end).
   if ! xl create -p "$cfg" > /tmp/lab/$sc-create.log 2>&1; then
+    [ -n "$pinner" ] && { kill "$pinner" 2>/dev/null; wait "$pinner" 2>/dev/null; }
     echo "STUBDM-LAB-RESULT $sc FAIL xl-create"; sed 's/^/STUBDM-LAB   xl: /' /tmp/lab/$sc-create.log
     tail -40 /var/log/xen/qemu-dm-$name.log 2>/dev/null | sed 's/^/STUBDM-LAB   dm-log: /'
     # @stubdom: the stub domain's console backend in Dom0 (libxl's qemu-dm-<guest>-dm.log).
@@ -59,6 +72,7 @@ run_scenario() {
     timeout -k 5 60 xl destroy "$name" 2>/dev/null; OVERALL=1; return
   fi
   local t_create; t_create=$(elapsed "$T0")
+  [ -n "$pinner" ] && { kill "$pinner" 2>/dev/null; wait "$pinner" 2>/dev/null; }
   local domid; domid=$(xl domid "$name")
   local dmpid; dmpid=$(xenstore-read /local/domain/$domid/image/device-model-pid 2>/dev/null || echo "")
   local tty; tty=$(xenstore-read /local/domain/$domid/serial/0/tty 2>/dev/null || echo "")
