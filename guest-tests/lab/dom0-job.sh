@@ -121,7 +121,15 @@ run_scenario() {
   else
     echo "STUBDM-LAB $sc warning: no serial pty in xenstore"
   fi
-  xl unpause "$name"
+  # A stub domain answers QMP (and says "running") before its machine is built; libxl's `cont` then waits for the
+  # machine, and may give up first (a JVM that interprets, pitfall 20). The guest stays paused until a `cont` is
+  # answered, so unpausing again is safe.
+  local tries=0
+  until timeout -k 5 120 xl unpause "$name" 2>/tmp/lab/$sc-unpause.err; do
+    tries=$((tries + 1)); echo "STUBDM-LAB $sc t=$(elapsed "$T0") xl unpause failed ($(tail -1 /tmp/lab/$sc-unpause.err)); again"
+    [ $tries -ge 6 ] && break
+    sleep 10
+  done
 
   local dm_died="" stuck="" t_hvmloader="" t_seabios="" t_poweroff="" sent_echo="" sent_at=0 dm_ticks=0 f=() rss="" rss_max=0 shutdown_reason="" state="" last_state="" missing=0
   local deadline; deadline=$(( ${EPOCHREALTIME%.*} + GUEST_TIMEOUT ))
