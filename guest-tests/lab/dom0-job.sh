@@ -23,6 +23,18 @@ for tool in awk sed tail head base64 stat gzip; do eval "$tool() { timeout -k 2 
 # per line, and a forked awk once came back empty under load).
 elapsed() { local d=$(( ${EPOCHREALTIME/./} - ${1/./} )); printf '%d.%d' $((d / 1000000)) $((d / 100000 % 10)); }
 
+# Each line of the guest's serial port (standard input) into the scenario's log and onto the console, with the
+# seconds since `xl create`.
+record_serial() {
+  local line t
+  while IFS= read -r line; do
+    line=${line//$'\r'/}
+    t=$(elapsed "$T0")
+    echo "$t $line" >> "$slog"
+    echo "STUBDM-LAB-GUEST $sc $t $line"
+  done
+}
+
 run_scenario() {
   local sc=$1 cfg=/lab/xl/$1.cfg name=lab-${1/@/-} dm=$DM
   case "$sc" in *@*) dm=${sc#*@};; esac
@@ -97,26 +109,11 @@ run_scenario() {
     serial_in=/tmp/lab/$sc-console.in
     rm -f "$serial_in"; mkfifo "$serial_in"
     exec {console_hold}<>"$serial_in"
-    (
-      xl console "$name" < "$serial_in" 2>/tmp/lab/$sc-xl-console.err | while IFS= read -r line; do
-        line=${line//$'\r'/}
-        t=$(elapsed "$T0")
-        echo "$t $line" >> "$slog"
-        echo "STUBDM-LAB-GUEST $sc $t $line"
-      done
-    ) &
+    ( xl console "$name" < "$serial_in" 2>/tmp/lab/$sc-xl-console.err | record_serial ) &
     reader=$!
   elif [ -n "$tty" ] && [ -e "$tty" ]; then
     stty -F "$tty" raw -echo 2>/dev/null
-    (
-      exec 3<"$tty"
-      while IFS= read -r line <&3; do
-        line=${line//$'\r'/}
-        t=$(elapsed "$T0")
-        echo "$t $line" >> "$slog"
-        echo "STUBDM-LAB-GUEST $sc $t $line"
-      done
-    ) &
+    ( record_serial < "$tty" ) &
     reader=$!
   else
     echo "STUBDM-LAB $sc warning: no serial pty in xenstore"
