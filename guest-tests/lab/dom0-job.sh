@@ -65,7 +65,7 @@ run_scenario() {
   local pinner=""
   if [ "$dm" = stubdom ] && grep -q '^cpus = "1"' "$cfg"; then
     ( for i in $(seq 1 900); do
-        id=$(xl domid "$name-dm" 2>/dev/null) && { xl vcpu-pin "$id" all 0 && echo "STUBDM-LAB $sc stub domain $id pinned to CPU 0"; break; }
+        id=$(xl domid "$name-dm" 2>/dev/null) && { xl vcpu-pin "$id" all "${STUBDOM_CPU:-0}" && echo "STUBDM-LAB $sc stub domain $id pinned to CPU ${STUBDOM_CPU:-0}"; break; }
         sleep 0.2
       done ) &
     pinner=$!
