@@ -51,7 +51,7 @@ cat > "$X/lab.env" <<EOF
 DM=$DM
 SCENARIOS="$SCENARIOS"
 GUEST_TIMEOUT=$GUEST_TIMEOUT
-STUBDOM_CPU=${STUBDOM_CPU:-0}
+STUBDOM_CPU=${STUBDOM_CPU:-1}
 DATA_SHA256=$DATA_SHA256
 EOF
 
@@ -72,9 +72,8 @@ dm_lines() {
       echo 'device_model_override = "/lab/stubdm/bin/stubdm"'
       echo 'device_model_stubdomain_override = 1'
       echo "stubdomain_memory = $2"
-      # Pitfall 20: the JIT's code patching goes wrong in a PV domain under the nested TCG machine (C1 crashed
-      # in the same place in every stub domain); the lab's stub domains interpret (STUBDOM_JAVA_OPTS).
-      [ -n "${STUBDOM_JAVA_OPTS--Xint}" ] && echo "stubdomain_cmdline = \"stubdm.java_opts=${STUBDOM_JAVA_OPTS--Xint}\"";;
+      # Extra JVM options for the stub domain's stubdm (STUBDOM_JAVA_OPTS, comma-separated), for pitfall 20.
+      [ -n "${STUBDOM_JAVA_OPTS:-}" ] && echo "stubdomain_cmdline = \"stubdm.java_opts=$STUBDOM_JAVA_OPTS\"";;
     *) echo "run-lab.sh: unknown DM '$1' (qemu, stubdm or stubdom)" >&2; exit 2;;
   esac
 }

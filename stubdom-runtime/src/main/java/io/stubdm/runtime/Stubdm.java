@@ -77,14 +77,21 @@ public final class Stubdm {
             err.println("stubdm: " + e.getMessage());
             return 2;
         }
-        XenHypervisor xen;
-        try {
-            xen = XenHypervisor.open();
-        } catch (XenException | UnsatisfiedLinkError e) {
-            err.println("stubdm: cannot reach Xen: " + e.getMessage());
+        XenHypervisor xen = openXen(err, "");
+        if (xen == null) {
             return 1;
         }
         return serve(args, argv, xen, () -> { }, process -> { }, failure -> { }, () -> { }, err);
+    }
+
+    /** The real Xen, or null after saying on {@code err} why it cannot be reached. */
+    private static XenHypervisor openXen(PrintStream err, String where) {
+        try {
+            return XenHypervisor.open();
+        } catch (XenException | UnsatisfiedLinkError e) {
+            err.println("stubdm: cannot reach Xen" + where + ": " + e.getMessage());
+            return null;
+        }
     }
 
     /**
@@ -92,11 +99,8 @@ public final class Stubdm {
      * where libxl put them for the stub domain's target, and QMP goes out through Xen's vchan proxy.
      */
     private static int stubdom(PrintStream err) {
-        XenHypervisor xen;
-        try {
-            xen = XenHypervisor.open();
-        } catch (XenException | UnsatisfiedLinkError e) {
-            err.println("stubdm: cannot reach Xen from the stub domain: " + e.getMessage());
+        XenHypervisor xen = openXen(err, " from the stub domain");
+        if (xen == null) {
             return 1;
         }
         StubdomArgv stub;
