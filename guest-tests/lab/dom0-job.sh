@@ -11,8 +11,8 @@ set -u
 . /lab/lab.env            # DM, SCENARIOS, GUEST_TIMEOUT, DATA_SHA256
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mkdir -p /var/log/xen /tmp/lab
-# xenconsole (`xl console`) takes a lock file there; the Dom0 tree has no /var/lock.
-mkdir -p /var/lock
+# xenconsole (`xl console`) takes a lock file in /var/lock, Debian's link to /run/lock, and /run is a fresh tmpfs.
+mkdir -p /run/lock
 OVERALL=0
 # The logs are text, but a guest's serial log can hold a stray binary byte (one did around the guest's power-off),
 # and then plain grep prints "binary file matches" instead of the line a check needs.
