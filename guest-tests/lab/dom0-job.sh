@@ -105,12 +105,13 @@ run_scenario() {
   local reader="" serial_in=$tty console_hold=""
   if [ -n "$stubid" ]; then
     # @stubdom: the serial line goes through `xl console <guest>`, as an administrator reaches it: libxl finds the
-    # stub domain's console 3, and xenconsole opens the pty stubdm's Dom0 process published there. Its input is a
-    # FIFO this job holds open (xenconsole would end at the first EOF).
+    # stub domain's console 3, and xenconsole opens the pty stubdm's Dom0 process published there. xenconsole
+    # forwards keystrokes only when its stdin and stdout are terminals (pitfall 25), so it runs under script(1),
+    # which gives it a pty; script's input is a FIFO this job holds open (an EOF would end the session).
     serial_in=/tmp/lab/$sc-console.in
     rm -f "$serial_in"; mkfifo "$serial_in"
     exec {console_hold}<>"$serial_in"
-    ( xl console "$name" < "$serial_in" 2>/tmp/lab/$sc-xl-console.err | record_serial ) &
+    ( script -qfec "xl console $name" /dev/null < "$serial_in" 2>/tmp/lab/$sc-xl-console.err | record_serial ) &
     reader=$!
   elif [ -n "$tty" ] && [ -e "$tty" ]; then
     stty -F "$tty" raw -echo 2>/dev/null
