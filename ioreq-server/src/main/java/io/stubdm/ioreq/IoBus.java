@@ -4,7 +4,9 @@ import io.stubdm.hypervisor.ByteValues;
 import io.stubdm.hypervisor.IoRangeType;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The port or MMIO address space of the device model: non-overlapping ranges, each served by a {@link BusDevice}.
@@ -24,6 +26,8 @@ public final class IoBus {
     private RangeClaimer claimer;
     private long unclaimedReads;
     private long unclaimedWrites;
+    /** Request counts by range name, kept across registrations (a BAR that moves is still the same device). */
+    private final Map<String, DeviceRequests> requests = new LinkedHashMap<>();
 
     private IoBus(IoRangeType type, long limit) {
         this.type = type;
@@ -50,12 +54,14 @@ public final class IoBus {
         final long end; // exclusive
         final BusDevice device;
         final String name;
+        final DeviceRequests requests;
 
-        Mapping(long base, long length, BusDevice device, String name) {
+        Mapping(long base, long length, BusDevice device, String name, DeviceRequests requests) {
             this.base = base;
             this.end = base + length;
             this.device = device;
             this.name = name;
+            this.requests = requests;
         }
 
         public long base() {
@@ -105,7 +111,7 @@ public final class IoBus {
         if (length <= 0 || base < 0 || base + length > limit || base + length < base) {
             throw new IllegalArgumentException(String.format("%s: bad %s range 0x%x+0x%x", name, type, base, length));
         }
-        Mapping m = new Mapping(base, length, device, name);
+        Mapping m = new Mapping(base, length, device, name, requests.getOrDefault(name, new DeviceRequests(name)));
         for (Mapping other : mappings) {
             if (other.base < m.end && m.base < other.end) {
                 throw new IllegalArgumentException(name + " " + m + " overlaps " + other);
@@ -114,6 +120,7 @@ public final class IoBus {
         if (claimer != null) {
             claimer.claim(type, m.base, m.end - 1);
         }
+        requests.putIfAbsent(name, m.requests);
         Mapping[] next = Arrays.copyOf(mappings, mappings.length + 1);
         next[next.length - 1] = m;
         Arrays.sort(next, (a, b) -> Long.compare(a.base, b.base));
@@ -218,5 +225,10 @@ public final class IoBus {
 
     public List<Mapping> mappings() {
         return List.of(mappings);
+    }
+
+    /** Requests sent to each range name ever registered, in registration order (see {@link DeviceRequests}). */
+    public synchronized List<DeviceRequests> requestsByDevice() {
+        return List.copyOf(requests.values());
     }
 }

@@ -115,6 +115,7 @@ public final class IoreqDispatcher {
         } else {
             stats.pioWrites++;
         }
+        countFor(ports, r);
         if (!r.dataIsPtr) {
             if (r.read) {
                 r.data = ports.read(r.addr, r.size);
@@ -145,6 +146,7 @@ public final class IoreqDispatcher {
         } else {
             stats.mmioWrites++;
         }
+        countFor(mmio, r);
         if (r.count == 1 && !r.dataIsPtr) {
             if (r.read) {
                 r.data = mmio.read(r.addr, r.size);
@@ -268,6 +270,14 @@ public final class IoreqDispatcher {
                 fault(r, e);
                 return;
             }
+        }
+    }
+
+    /** Counts the request for the device whose range holds its (first) item, if one does. */
+    private static void countFor(IoBus bus, Ioreq r) {
+        IoBus.Mapping m = bus.find(r.addr, r.size);
+        if (m != null) {
+            m.requests.count(r.read);
         }
     }
 

@@ -52,6 +52,7 @@ public final class IoreqServer implements RangeClaimer, AutoCloseable {
     private int bufPort = -1;
     private boolean enabled;
     private boolean drainScheduled;
+    private IoreqObserver observer = IoreqObserver.NONE;
 
     public IoreqServer(Hypervisor hypervisor, int domid, int vcpus, DeviceLoop loop, IoreqDispatcher dispatcher) {
         if (vcpus < 1 || vcpus > MAX_VCPUS) {
@@ -119,6 +120,11 @@ public final class IoreqServer implements RangeClaimer, AutoCloseable {
         return stats;
     }
 
+    /** Who hears about each answered vCPU request and its service time (metrics); set before the loop starts. */
+    public void setObserver(IoreqObserver observer) {
+        this.observer = observer == null ? IoreqObserver.NONE : observer;
+    }
+
     /** Whether Xen sends the guest's accesses to this server (QMP {@code stop} turns it off). */
     public boolean enabled() {
         return enabled;
@@ -166,6 +172,7 @@ public final class IoreqServer implements RangeClaimer, AutoCloseable {
             stats.spurious++;
             return;
         }
+        long start = System.nanoTime();
         page.put(o + OFF_FLAGS, (byte) ((flags & ~FLAG_STATE_MASK) | STATE_IOREQ_INPROCESS));
         drainBuffered();
         Ioreq r = requests[vcpu].set(page.get(o + OFF_TYPE) & 0xff, page.getLong(o + OFF_ADDR),
@@ -187,6 +194,7 @@ public final class IoreqServer implements RangeClaimer, AutoCloseable {
         VarHandle.releaseFence(); // data before IORESP_READY
         page.put(o + OFF_FLAGS, (byte) ((now & ~FLAG_STATE_MASK) | STATE_IORESP_READY));
         evtchn.notify(vcpuPorts[vcpu]);
+        observer.served(r, System.nanoTime() - start);
     }
 
     private void onBufferedPort(int port) {

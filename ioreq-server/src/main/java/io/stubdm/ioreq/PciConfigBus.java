@@ -3,6 +3,9 @@ package io.stubdm.ioreq;
 import io.stubdm.hypervisor.ByteValues;
 import io.stubdm.hypervisor.IoRangeType;
 import io.stubdm.hypervisor.IoreqAbi;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -16,18 +19,29 @@ public final class PciConfigBus {
     /** Segment 0, bus 0 holds every device of xenfv; indexed by devfn to keep the lookup allocation-free. */
     private final BusDevice[] bus0 = new BusDevice[256];
     private final Map<Integer, BusDevice> others = new TreeMap<>();
+    /** Request counts by SBDF, kept when a function is unplugged (a counter never goes back). */
+    private final Map<Integer, DeviceRequests> requests = new LinkedHashMap<>();
+    private final DeviceRequests[] requests0 = new DeviceRequests[256];
     private RangeClaimer claimer;
     private long unclaimedReads;
     private long unclaimedWrites;
 
-    public synchronized void register(int sbdf, BusDevice configSpace) {
+    /** Registers a function under its SBDF's name ({@code 0000:00:03.0}). */
+    public void register(int sbdf, BusDevice configSpace) {
+        register(sbdf, configSpace, name(sbdf));
+    }
+
+    /** Registers a function; {@code device} names it in {@link #requestsByDevice()}. */
+    public synchronized void register(int sbdf, BusDevice configSpace, String device) {
         if (lookup(sbdf) != null) {
             throw new IllegalArgumentException(String.format("PCI function %s is registered already", name(sbdf)));
         }
         if (claimer != null) {
             claimer.claim(IoRangeType.PCI, sbdf & 0xffffffffL, sbdf & 0xffffffffL);
         }
+        DeviceRequests counts = requests.computeIfAbsent(sbdf, s -> new DeviceRequests(device));
         if ((sbdf & ~0xff) == 0) {
+            requests0[sbdf] = counts;
             bus0[sbdf] = configSpace;
         } else {
             others.put(sbdf, configSpace);
@@ -74,6 +88,7 @@ public final class PciConfigBus {
             unclaimedReads++;
             return ByteValues.mask(size);
         }
+        counted(sbdf, true);
         return d.read(reg, size) & ByteValues.mask(size);
     }
 
@@ -83,7 +98,27 @@ public final class PciConfigBus {
             unclaimedWrites++;
             return;
         }
+        counted(sbdf, false);
         d.write(reg, size, value & ByteValues.mask(size));
+    }
+
+    private void counted(int sbdf, boolean read) {
+        DeviceRequests counts;
+        if ((sbdf & ~0xff) == 0) {
+            counts = requests0[sbdf];
+        } else {
+            synchronized (this) {
+                counts = requests.get(sbdf);
+            }
+        }
+        if (counts != null) {
+            counts.count(read);
+        }
+    }
+
+    /** Config requests each function was sent, in registration order (see {@link DeviceRequests}). */
+    public synchronized List<DeviceRequests> requestsByDevice() {
+        return new ArrayList<>(requests.values());
     }
 
     public long unclaimedReads() {

@@ -5,6 +5,7 @@ import io.stubdm.backends.block.BlockBackends;
 import io.stubdm.backends.block.DriveSpec;
 import io.stubdm.backends.chardev.CharBackend;
 import io.stubdm.backends.chardev.CharBackends;
+import io.stubdm.backends.net.NetBackend;
 import io.stubdm.backends.net.NetBackends;
 import io.stubdm.devices.ide.AtaDisk;
 import io.stubdm.devices.ide.AtapiCdrom;
@@ -23,7 +24,9 @@ import io.stubdm.hypervisor.XenException;
 import io.stubdm.ioreq.DeviceLoop;
 import io.stubdm.ioreq.IoBus;
 import io.stubdm.ioreq.IoreqDispatcher;
+import io.stubdm.ioreq.IoreqObserver;
 import io.stubdm.ioreq.IoreqServer;
+import io.stubdm.ioreq.IoreqStats;
 import io.stubdm.ioreq.PciConfigBus;
 import io.stubdm.machine.GuestRamVideoMemory;
 import io.stubdm.machine.XenfvMachine;
@@ -38,6 +41,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -63,6 +67,10 @@ public final class DeviceModel implements AutoCloseable {
     public record Drive(String device, DriveSpec spec, Optional<BlockBackend> backend, boolean cdrom) {
     }
 
+    /** A NIC: the {@code -netdev} id it uses, its model, and its backend (whose counters metrics read). */
+    public record Nic(String netdev, String model, PciFunction device, NetBackend backend, BooleanSupplier linkUp) {
+    }
+
     /** The device loop's thread is named this, then the domain id. */
     public static final String LOOP_THREAD_PREFIX = "device-loop-";
 
@@ -78,7 +86,7 @@ public final class DeviceModel implements AutoCloseable {
     private final List<Drive> drives = new ArrayList<>();
     private final Map<String, NetBackends.Netdev> netdevs = new LinkedHashMap<>();
     /** NICs by the id of the -netdev they use. */
-    private final Map<String, PciFunction> nics = new LinkedHashMap<>();
+    private final Map<String, Nic> nics = new LinkedHashMap<>();
     private final Hypervisor hypervisor;
     private DisplayAdapter display;
     private final List<AutoCloseable> toClose = new ArrayList<>();
@@ -359,11 +367,18 @@ public final class DeviceModel implements AutoCloseable {
             rom = lookup.rom();
         }
         int slot = opts.get("addr") == null ? machine.nextFreeSlot() : parseSlot(opts.get("addr"));
-        PciFunction nic = model.equals("e1000")
-                ? new E1000(loop, memory, netdev.backend(), mac, rom)
-                : new Rtl8139(loop, memory, netdev.backend(), mac, rom);
+        PciFunction nic;
+        BooleanSupplier linkUp;
+        if (model.equals("e1000")) {
+            E1000 e1000 = new E1000(loop, memory, netdev.backend(), mac, rom);
+            nic = e1000;
+            linkUp = e1000::linkUp;
+        } else {
+            nic = new Rtl8139(loop, memory, netdev.backend(), mac, rom);
+            linkUp = () -> true; // its PHY is always linked (see Rtl8139)
+        }
         machine.plug(slot, nic);
-        nics.put(netdevId, nic);
+        nics.put(netdevId, new Nic(netdevId, model, nic, netdev.backend(), linkUp));
         LOG.log(Level.INFO, String.format("%s at 00:%02x.0, MAC %s, %s%s", model, slot, opts.get("mac", "(default)"),
                 netdev.backend().describe(), rom.map(r -> ", option ROM " + r.name()).orElse(", no option ROM")));
     }
@@ -448,6 +463,32 @@ public final class DeviceModel implements AutoCloseable {
 
     public List<Drive> drives() {
         return List.copyOf(drives);
+    }
+
+    public List<Nic> nics() {
+        return List.copyOf(nics.values());
+    }
+
+    /** What the ioreq engine has served and refused. */
+    public IoreqStats ioreqStats() {
+        return server.stats();
+    }
+
+    /** Where each answered vCPU request is reported, with its service time (metrics). */
+    public void setIoreqObserver(IoreqObserver observer) {
+        server.setObserver(observer);
+    }
+
+    public IoBus ports() {
+        return ports;
+    }
+
+    public IoBus mmio() {
+        return mmio;
+    }
+
+    public PciConfigBus pciConfig() {
+        return pciConfig;
     }
 
 

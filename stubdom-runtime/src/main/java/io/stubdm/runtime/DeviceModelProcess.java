@@ -14,6 +14,7 @@ import io.stubdm.hypervisor.Hypervisor;
 import io.stubdm.hypervisor.XenStore;
 import io.stubdm.runtime.LibxlHandshake.RunState;
 import io.stubdm.runtime.cli.DeviceModelArgs;
+import io.stubdm.runtime.metrics.DeviceModelMetrics;
 import io.stubdm.runtime.qmp.QmpCommands;
 import io.stubdm.runtime.qmp.QmpError;
 import java.io.IOException;
@@ -37,6 +38,7 @@ public final class DeviceModelProcess implements StubdmProcess {
     private QmpMonitors monitors;
     private final CountDownLatch quit = new CountDownLatch(1);
     private volatile RunState state;
+    private DeviceModelMetrics metrics;
     /** Null without {@code -vnc} (or with {@code -vnc none}). */
     private VncServer vnc;
     private boolean announced;
@@ -75,6 +77,7 @@ public final class DeviceModelProcess implements StubdmProcess {
         try {
             xenstore = hypervisor.openXenStore();
             p = new DeviceModelProcess(dm, xenstore);
+            p.metrics = DeviceModelMetrics.forDeviceModel(dm, guestUuid(xenstore, args.domid()));
             if (vncOptions.isPresent()) {
                 p.vnc = VncServer.start(vncOptions.get(), new VncDisplay(dm), args.name()); // it logs where it listens
             }
@@ -97,6 +100,18 @@ public final class DeviceModelProcess implements StubdmProcess {
                 }
             }
             throw e;
+        }
+    }
+
+    /** The guest's UUID from the {@code vm} path libxl writes for it ({@code /vm/<uuid>}); empty when unreadable. */
+    static String guestUuid(XenStore xenstore, int domid) {
+        try {
+            String vm = xenstore.read("/local/domain/" + domid + "/vm").orElse("");
+            String uuid = vm.startsWith("/vm/") ? vm.substring(4) : "";
+            return uuid.matches("[0-9a-fA-F-]{36}") ? uuid : "";
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "cannot read domain " + domid + "'s vm path for its uuid: " + e.getMessage());
+            return "";
         }
     }
 
@@ -152,6 +167,7 @@ public final class DeviceModelProcess implements StubdmProcess {
                     throw new QmpError(QmpError.GENERIC_ERROR, "the ACPI power button of a Xen HVM guest is Xen's: "
                             + "use 'xl trigger " + dm.args().domid() + " power' (or 'xl shutdown -F')");
                 })
+                .register("x-query-metrics", a -> queryMetrics())
                 .register("screendump", this::screendump)
                 .register("human-monitor-command", this::humanMonitorCommand)
                 .register("quit", a -> {
@@ -159,6 +175,19 @@ public final class DeviceModelProcess implements StubdmProcess {
                     quit.countDown();
                     return JSON.objectNode();
                 });
+    }
+
+    /**
+     * {@code x-query-metrics}: this device model's metrics in the Prometheus text format, so that a scraper
+     * reaches them through the QMP path libxl already has (a socket in Dom0, the vchan of a stub domain).
+     */
+    private JsonNode queryMetrics() {
+        return JSON.objectNode().put("content-type", DeviceModelMetrics.CONTENT_TYPE).put("text", metrics.scrape());
+    }
+
+    /** The device model's metrics registry. */
+    public DeviceModelMetrics metrics() {
+        return metrics;
     }
 
     /** {@code screendump {"filename": ..., "format": "ppm"|"png"}}: what the display shows now, to a file. */
@@ -347,6 +376,9 @@ public final class DeviceModelProcess implements StubdmProcess {
             vnc.close();
         }
         dm.close();
+        if (metrics != null) {
+            metrics.close();
+        }
         xenstore.close();
         LOG.log(Level.INFO, "device model for domain " + dm.args().domid() + " closed");
     }

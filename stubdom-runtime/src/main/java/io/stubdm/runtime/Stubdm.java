@@ -6,6 +6,7 @@ import io.stubdm.hypervisor.XenStore;
 import io.stubdm.hypervisor.xen.XenHypervisor;
 import io.stubdm.runtime.cli.DeviceModelArgs;
 import io.stubdm.runtime.cli.QemuCommandLine;
+import io.stubdm.runtime.metrics.ExporterCommand;
 import io.stubdm.runtime.qmp.QmpCommands;
 import io.stubdm.runtime.qmp.QmpServer;
 import io.stubdm.runtime.stubdom.StubDomain;
@@ -47,6 +48,7 @@ public final class Stubdm {
             out.println("       stubdm stubdom-image  (build the stub domain's kernel and rootfs from Debian's packages)");
             out.println("       stubdm stubdom-install (put them where libxl looks: /usr/lib/xen-4.17/boot)");
             out.println("       stubdm stubdom        (inside a stub domain: the guest's arguments come from xenstore)");
+            out.println("       stubdm exporter [--listen HOST:PORT] [--timeout SECONDS] [--qmp-dir DIR]  (in Dom0: the guests' device-model metrics, for Prometheus)");
             out.println("       stubdm --version");
             out.println("stubdm is a device model for Xen HVM guests: put device_model_override=\"<path>/stubdm\" in the xl config.");
             return argv.isEmpty() ? 2 : 0;
@@ -69,6 +71,9 @@ public final class Stubdm {
         }
         if (argv.get(0).equals("stubdom")) {
             return stubdom(err);
+        }
+        if (argv.get(0).equals("exporter")) {
+            return ExporterCommand.run(argv, out, err);
         }
         DeviceModelArgs args;
         try {

@@ -161,6 +161,79 @@ class DeviceModelProcessTest {
         assertTrue(xen.domain(DOMID).serverIds().isEmpty(), "the ioreq server is destroyed");
     }
 
+    /**
+     * {@code x-query-metrics} on libxenstat's socket: what a guest did through the device model (SeaBIOS's
+     * IDENTIFY and one sector read by PIO, a line on COM1, a PCI scan) is counted by type, by device and for the
+     * disk and the serial port, with the guest's domid, name and the uuid libxl wrote.
+     */
+    @Test
+    void metricsThroughQmpCountWhatTheGuestDid() throws Exception {
+        xen.createDomain(DOMID, 256L << 20, 1);
+        xen.openXenStore().write("/local/domain/5/vm", "/vm/6b1e4c4a-2f57-4c3e-9d8e-0f5a3b1c2d3e");
+        Path disk = Files.write(dir.resolve("disk.img"), new byte[1 << 20]);
+        Path iso = Files.write(dir.resolve("cd.iso"), new byte[2048 * 16]);
+        try (DatagramSocket peer = new DatagramSocket(0)) {
+            process = start(libxlArgv(disk, iso, peer.getLocalPort()));
+        }
+        SimVcpu cpu = xen.domain(DOMID).vcpu(0);
+        cpu.pciConfigRead(0, 3, 0, 0, 4);
+        assertEquals(0xffffffffL, cpu.pciConfigRead(0, 9, 0, 0, 4)); // an empty slot
+        cpu.pciConfigWrite(0, 1, 1, 0x40, 2, 0x8000);
+        cpu.outb(0x1f6, 0xe0); // LBA, primary master
+        cpu.outb(0x1f2, 1);
+        cpu.outb(0x1f3, 0);
+        cpu.outb(0x1f4, 0);
+        cpu.outb(0x1f5, 0);
+        cpu.outb(0x1f7, 0x20); // READ SECTORS
+        long end = System.nanoTime() + 5_000_000_000L;
+        while ((cpu.inb(0x1f7) & 0x88) != 0x08 && System.nanoTime() < end) {
+            Thread.sleep(5); // BSY until the backend's read completes, then DRQ
+        }
+        for (int i = 0; i < 256; i++) {
+            cpu.inw(0x1f0);
+        }
+        for (byte b : "ok\n".getBytes(StandardCharsets.US_ASCII)) {
+            cpu.outb(0x3f8, b);
+        }
+
+        String text;
+        try (QmpTestClient c = new QmpTestClient(dir.resolve("qmp-libxenstat-5"))) {
+            c.read();
+            c.call("{\"execute\":\"qmp_capabilities\",\"id\":1}");
+            JsonNode r = c.call("{\"execute\":\"x-query-metrics\",\"id\":2}").get("return");
+            assertEquals("text/plain; version=0.0.4; charset=utf-8", r.get("content-type").asText());
+            text = r.get("text").asText();
+        }
+        String[] guest = {"domid", "5", "name", "lab-ide", "uuid", "6b1e4c4a-2f57-4c3e-9d8e-0f5a3b1c2d3e"};
+        assertEquals(1, metric(text, "stubdm_disk_requests_total", guest, "device", "ide0-hd0", "op", "read"));
+        assertEquals(512, metric(text, "stubdm_disk_bytes_total", guest, "device", "ide0-hd0", "op", "read"));
+        assertEquals(3, metric(text, "stubdm_serial_bytes_total", guest, "device", "serial0", "direction", "tx"));
+        assertEquals(6, metric(text, "stubdm_device_ioreqs_total", guest, "device", "ide0", "space", "port",
+                "direction", "write"));
+        // The 256 data words, after one status read or more while the backend worked.
+        assertTrue(metric(text, "stubdm_device_ioreqs_total", guest, "device", "ide0", "space", "port",
+                "direction", "read") >= 257);
+        assertEquals(3, metric(text, "stubdm_device_ioreqs_total", guest, "device", "com1", "space", "port",
+                "direction", "write"));
+        assertEquals(1, metric(text, "stubdm_device_ioreqs_total", guest, "device", "e1000", "space", "pci_config",
+                "direction", "read"));
+        // Xen answers for a slot nobody claimed itself: the empty slot never reached the device model.
+        assertEquals(0, metric(text, "stubdm_unclaimed_accesses_total", guest, "space", "pci_config",
+                "direction", "read"));
+        assertTrue(metric(text, "stubdm_ioreq_service_seconds_count", guest, "type", "pio") >= 265);
+        double link = metric(text, "stubdm_nic_link_up", guest, "device", "net0", "model", "e1000");
+        assertTrue(link == 0 || link == 1, "link is a 0/1 gauge: " + link);
+        assertTrue(metric(text, "jvm_threads_live_threads", guest) > 0);
+    }
+
+    /** One sample of a metrics scrape, picked by the guest's labels and {@code more}. */
+    private static double metric(String text, String name, String[] guest, String... more) {
+        String[] all = new String[guest.length + more.length];
+        System.arraycopy(guest, 0, all, 0, guest.length);
+        System.arraycopy(more, 0, all, guest.length, more.length);
+        return io.stubdm.runtime.metrics.PromText.value(text, name, all);
+    }
+
     @Test
     void startPausedWaitsForContBeforeRunningIsWritten() throws Exception {
         xen.createDomain(DOMID, 256L << 20, 1);

@@ -49,7 +49,7 @@ public final class PciBus {
         IrqLine line = pin >= 1 && pin <= 4 ? intxRouter.intx(device, pin) : IrqLine.NONE;
         functions[devfn] = function;
         function.attach(this, devfn, line);
-        configBus.register(PciConfigBus.sbdf(0, 0, device, fn), function);
+        configBus.register(PciConfigBus.sbdf(0, 0, device, fn), function, function.name());
         if (fn != 0 && functions[device << 3] != null) {
             // Software only looks past function 0 when it says the slot is multi-function.
             PciFunction f0 = functions[device << 3];

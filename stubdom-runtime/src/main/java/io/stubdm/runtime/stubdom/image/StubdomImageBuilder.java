@@ -85,9 +85,10 @@ public final class StubdomImageBuilder {
             "xenfs");
     /**
      * The JDK modules stubdm needs (jdeps --print-module-deps of its jars, less java.desktop: only the PNG screendump
-     * uses it, and in a stub domain 20 MiB of memory buy more than one picture format).
+     * uses it, and in a stub domain 20 MiB of memory buy more than one picture format). java.management is for the
+     * JVM's own metrics (heap, GC, threads).
      */
-    static final List<String> JAVA_MODULES = List.of("java.base", "java.logging", "jdk.unsupported");
+    static final List<String> JAVA_MODULES = List.of("java.base", "java.logging", "java.management", "jdk.unsupported");
     /**
      * Jars that only the image builder's archive code reaches (commons-compress's own dependencies): stubdm's
      * self-test, a whole device-model start, runs without them. commons-compress and xz stay, for compressed disk

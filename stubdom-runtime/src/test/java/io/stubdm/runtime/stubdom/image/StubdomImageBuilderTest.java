@@ -132,7 +132,7 @@ class StubdomImageBuilderTest {
     void theJavaRuntimeIsJlinkedWithTheStubsModulesOnly() {
         String java = StubdomImageBuilder.JAVA_HOME_IN_IMAGE;
         assertEquals(0100755, rootfs.entries().get(java + "/bin/java").getMode());
-        assertTrue(rootfs.text(java + "/release").contains("MODULES=\"java.base java.logging jdk.unsupported\""),
+        assertTrue(rootfs.text(java + "/release").contains("MODULES=\"java.base java.logging java.management jdk.unsupported\""),
                 rootfs.text(java + "/release"));
         assertTrue(rootfs.text("etc/stubdm/java.env").startsWith("STUBDM_JAVA=/" + java + "/bin/java\n"));
     }
