@@ -25,6 +25,20 @@ for tool in awk sed tail head base64 stat gzip; do eval "$tool() { timeout -k 2 
 # per line, and a forked awk once came back empty under load).
 elapsed() { local d=$(( ${EPOCHREALTIME/./} - ${1/./} )); printf '%d.%d' $((d / 1000000)) $((d / 100000 % 10)); }
 
+# -prom scenarios: one instant query to the Dom0 Prometheus server's HTTP API; prints the value ("" if none).
+urlencode() {
+  local s=$1 out="" c i
+  for (( i = 0; i < ${#s}; i++ )); do
+    c=${s:i:1}
+    case "$c" in [a-zA-Z0-9._~-]) out+=$c;; *) printf -v c '%%%02X' "'$c"; out+=$c;; esac
+  done
+  printf '%s' "$out"
+}
+prom_query() {
+  timeout -k 2 20 busybox wget -qO- "http://127.0.0.1:9090/api/v1/query?query=$(urlencode "$1")" 2>/dev/null \
+    | sed -n 's/.*"value":\[[^,]*,"\([^"]*\)"\].*/\1/p'
+}
+
 # Each line of the guest's serial port (standard input) into the scenario's log and onto the console, with the
 # seconds since `xl create`.
 record_serial() {
@@ -54,6 +68,9 @@ run_scenario() {
   # @stubdom: the guest's disk image goes on the loop device its config names (see run-lab.sh).
   local loopdev="" loopimg=""
   read -r _ _ loopdev loopimg < <(grep -m1 '^# lab-loop: ' "$cfg")
+  # -prom: Prometheus's view of the guest's disk bytes and NIC frames when its init starts and after it powered off.
+  local prom="" prom_disk1="" prom_nic1="" prom_disk2="" prom_nic2="" prom_up=""
+  grep -q '^# lab-prom: yes' "$cfg" && prom=wait-init
   if [ -n "$loopdev" ]; then
     losetup -d "$loopdev" 2>/dev/null
     local ro=""; grep -q 'access=ro' "$cfg" && ro=-r
@@ -159,6 +176,12 @@ run_scenario() {
       if read -r st < /proc/$dmpid/stat 2>/dev/null; then
         f=(${st##*) }); dm_ticks=$(( f[11] + f[12] ))
       fi
+    fi
+    if [ "$prom" = wait-init ] && grep -q 'STUBDM-CHECK init' "$slog"; then
+      prom=seen-init
+      prom_disk1=$(prom_query "sum(stubdm_disk_bytes_total{name=\"$name\"})")
+      prom_nic1=$(prom_query "sum(stubdm_nic_frames_total{name=\"$name\"})")
+      echo "STUBDM-LAB $sc t=$(elapsed "$T0") prometheus at init: disk bytes ${prom_disk1:-none}, NIC frames ${prom_nic1:-none}"
     fi
     # The token goes out again every 10 s until the guest echoes something (see the guest's init).
     if grep -q 'STUBDM-CHECK serial-ready' "$slog" && ! grep -q 'STUBDM-CHECK serial-echo' "$slog" \
@@ -273,6 +296,16 @@ run_scenario() {
       echo "STUBDM-LAB-SCREEN $sc-vnc end"
     fi
   fi
+  # -prom: the guest is shut down but its device model still runs (on_poweroff="preserve"); one scrape interval
+  # later Prometheus holds its last counters.
+  if [ -n "$prom" ]; then
+    sleep 7
+    prom_disk2=$(prom_query "sum(stubdm_disk_bytes_total{name=\"$name\"})")
+    prom_nic2=$(prom_query "sum(stubdm_nic_frames_total{name=\"$name\"})")
+    prom_up=$(prom_query "max(stubdm_up{name=\"$name\"})")
+    echo "STUBDM-LAB $sc prometheus after power-off: disk bytes ${prom_disk2:-none}, NIC frames ${prom_nic2:-none}, stubdm_up ${prom_up:-none}"
+    echo "STUBDM-LAB $sc   prometheus query: stubdm_disk_bytes_total{name=\"$name\"} = $(timeout -k 2 20 busybox wget -qO- "http://127.0.0.1:9090/api/v1/query?query=$(urlencode "stubdm_disk_bytes_total{name=\"$name\"}")" 2>/dev/null | cut -c1-600)"
+  fi
   sleep 1
   local T1=$EPOCHREALTIME destroy_rc=0
   if timeout -k 5 20 xl domid "$name" >/dev/null 2>&1; then timeout -k 5 60 xl destroy "$name"; destroy_rc=$?; fi
@@ -323,6 +356,14 @@ run_scenario() {
     echo "$diskline" | grep -q " $DATA_SHA256 ok" || why="$why disk"
     echo "$netline" | grep -q ' ok ' || why="$why net"
     echo "$echoline" | grep -q "serial-echo $token" || why="$why serial-echo"
+    # -prom: both counters rose between the guest's init and its power-off, as Prometheus saw them.
+    if [ -n "$prom" ]; then
+      awk -v a="${prom_disk1:-x}" -v b="${prom_disk2:-x}" 'BEGIN { exit !(a ~ /^[0-9.e+]+$/ && b ~ /^[0-9.e+]+$/ && b + 0 > a + 0) }' \
+        || why="$why prometheus-disk"
+      awk -v a="${prom_nic1:-x}" -v b="${prom_nic2:-x}" 'BEGIN { exit !(a ~ /^[0-9.e+]+$/ && b ~ /^[0-9.e+]+$/ && b + 0 > a + 0) }' \
+        || why="$why prometheus-nic"
+      [ "$prom_up" = 1 ] || why="$why prometheus-up"
+    fi
     # pv scenarios: the guest unplugged the emulated disk and NIC and uses blkfront/netfront instead; the
     # emulated NIC must be gone from its PCI bus, and stubdm must have logged the unplug.
     case "$sc" in pv*)
@@ -451,6 +492,19 @@ HEARTBEAT=/tmp/lab/heartbeat
     fi
   done
 ) &
+# -prom scenarios (PROM=yes): stubdm's exporter and a Prometheus server scraping it every 5 s, for the whole job.
+if [ "${PROM:-no}" = yes ]; then
+  /lab/stubdm/bin/stubdm exporter --listen 127.0.0.1:9750 > /tmp/lab/exporter.log 2>&1 &
+  printf '%s\n' 'global: {scrape_interval: 5s, scrape_timeout: 4s}' 'scrape_configs:' '  - job_name: stubdm' \
+    "    static_configs: [{targets: ['127.0.0.1:9750']}]" > /tmp/lab/prometheus.yml
+  /lab/prom/prometheus --config.file=/tmp/lab/prometheus.yml --storage.tsdb.path=/tmp/lab/prometheus \
+    --web.listen-address=127.0.0.1:9090 > /tmp/lab/prometheus.log 2>&1 &
+  for i in $(seq 1 60); do
+    timeout 5 busybox wget -qO- http://127.0.0.1:9090/-/ready >/dev/null 2>&1 && break
+    sleep 2
+  done
+  echo "STUBDM-LAB prometheus: $(timeout 5 busybox wget -qO- http://127.0.0.1:9090/-/ready 2>&1 | head -1); exporter: $(timeout 10 busybox wget -qO- http://127.0.0.1:9750/metrics 2>&1 | grep -c '^stubdm_') stubdm series before any guest"
+fi
 for sc in $SCENARIOS; do
   LAST_WHY=""; run_scenario "$sc"; again=0
   while [[ "$LAST_WHY" == *dm-crashed* || "$LAST_WHY" == *stuck-before-kernel* || "$LAST_WHY" == *xl-create-dm-start* ]] \

@@ -6,7 +6,7 @@
 #   DM=stubdm   stubdm via device_model_override (STUBDM_DIST, default stubdom-runtime/target/stubdm)
 #   DM=stubdom  stubdm in a Linux stub domain (device_model_stubdomain_override=1) built by `stubdm stubdom-image`,
 #               and stubdm in Dom0 as the stub domain's console backend; option -smem<MiB> sets stubdomain_memory
-#   SCENARIOS   space-separated, default "ide": <medium>[-<nic>][-norom][-stdvga|-cirrus][-vnc][-smem<MiB>][@qemu|@stubdm|@stubdom]. Media: ide = the raw
+#   SCENARIOS   space-separated, default "ide": <medium>[-<nic>][-norom][-stdvga|-cirrus][-vnc][-smem<MiB>][-prom][@qemu|@stubdm|@stubdom]. Media: ide = the raw
 #               IDE disk, qcow = the same disk as qcow2, cd = the CD-ROM ISO (hdc), pv = an IDE disk whose
 #               kernel unplugs the emulated disk and NIC; NICs e1000 or rtl8139. A suffix @qemu or @stubdm picks
 #               the DM of that one scenario, so "ide@qemu ide@stubdm" compares both in one run
@@ -101,6 +101,17 @@ case " $SCENARIOS " in *@stubdom[\ ]*)
   rm -f "$X/stubdm/lib/stubdm.jsa";;
 esac
 
+# -prom scenarios: Debian's Prometheus server (only its binary, from the .deb in the lab's cache) goes into Dom0 as
+# /lab/prom/prometheus for this run; Dom0's job starts it and `stubdm exporter` before the first scenario.
+case " $SCENARIOS " in *-prom[@\ -]*)
+  (cd "$LAB_CACHE/debs" && ls prometheus_*.deb >/dev/null 2>&1 || apt-get download prometheus >&2) \
+    || { echo "run-lab.sh: apt-get download prometheus failed" >&2; exit 1; }
+  mkdir -p "$X/prom"
+  dpkg-deb --fsys-tarfile "$(ls -t "$LAB_CACHE"/debs/prometheus_*.deb | head -1)" | tar -x -C "$X/prom" ./usr/bin/prometheus
+  mv "$X/prom/usr/bin/prometheus" "$X/prom/prometheus"; rm -rf "$X/prom/usr"
+  echo "PROM=yes" >> "$X/lab.env";;
+esac
+
 # The lab's RFB client (a test class of guest-tests and device-model's RfbClient, run by Dom0's Java) for the
 # -vnc scenarios; `mvn test-compile` builds both.
 LAB_VNC_PASSWORD=stubdm-l
@@ -145,7 +156,11 @@ for sc in $SCENARIOS; do
       vnc) vnc=$(printf 'vnc = 1\nvnclisten = "127.0.0.1"'); [ "$dm" = stubdm ] && vnc=$(printf '%s\nvncpasswd = "%s"' "$vnc" "$LAB_VNC_PASSWORD");;
       # @stubdom: the stub domain's memory in MiB (stubdomain_memory; libxl's default and the goal is 128)
       smem[0-9]*) smem=${opt#smem};;
-      *) echo "run-lab.sh: unknown option -$opt in scenario $sc (norom, stdvga, cirrus, vnc, smem<MiB>)" >&2; exit 2;;
+      # a Prometheus server in Dom0 scrapes `stubdm exporter` while the guest runs; its HTTP API must show the
+      # guest's disk bytes and NIC frames rising (Dom0's job reads it)
+      prom) extra="$extra
+# lab-prom: yes";;
+      *) echo "run-lab.sh: unknown option -$opt in scenario $sc (norom, stdvga, cirrus, vnc, smem<MiB>, prom)" >&2; exit 2;;
     esac
   done
   # A stub domain reaches the guest's disks through its own PV disks, and libxl backs a PV disk on a plain file with

@@ -35,11 +35,14 @@ class NestedLabBootTest {
      * under stubdm a guest that boots from the raw IDE disk with the Cirrus adapter (xl's default; its screen is
      * read back too) and then unplugs its emulated disk and NIC through the platform device (pv). Not the IDE
      * disk with the e1000's iPXE ROM: under nested TCG that pairing triple-faults in syslinux's int13 load now and
-     * then, with qemu-xen as with stubdm (guest-tests/lab/README.md, pitfall 13).
+     * then, with qemu-xen as with stubdm (guest-tests/lab/README.md, pitfall 13). And a guest whose device model
+     * is stubdm in a stub domain of 256 MiB (ide-e1000-smem256@stubdom), with stubdm in Dom0 as the stub domain's
+     * console backend: its serial line is read and written through {@code xl console}, and no QEMU process may
+     * exist in Dom0 at any point; the raw IDE disk, because a stub domain's disk must be a block device (pitfall 24).
      */
     private static final String DEFAULT_SCENARIOS =
-            "qcow-rtl8139@stubdm cd-e1000-stdvga-vnc@stubdm pv-rtl8139-cirrus@stubdm qcow-rtl8139@qemu "
-                    + "cd-e1000-stdvga-vnc@qemu";
+            "qcow-rtl8139@stubdm cd-e1000-stdvga-vnc@stubdm pv-rtl8139-cirrus@stubdm ide-e1000-smem256@stubdom "
+                    + "qcow-rtl8139@qemu cd-e1000-stdvga-vnc@qemu";
     /** What the guest's init writes on its VGA console, and the screendump and the VNC client's picture must show. */
     private static final String VGA_MARKER = "STUBDM-VGA-OK";
 
