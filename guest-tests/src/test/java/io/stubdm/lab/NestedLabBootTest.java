@@ -39,10 +39,13 @@ class NestedLabBootTest {
      * is stubdm in a stub domain of 256 MiB (ide-e1000-smem256@stubdom), with stubdm in Dom0 as the stub domain's
      * console backend: its serial line is read and written through {@code xl console}, and no QEMU process may
      * exist in Dom0 at any point; the raw IDE disk, because a stub domain's disk must be a block device (pitfall 24).
+     * A Prometheus server in Dom0 scrapes {@code stubdm exporter} throughout (-prom): for the qcow guest in Dom0
+     * placement and the stub-domain guest, its HTTP API must show the guest's disk bytes and NIC frames rising
+     * between the guest's init and its power-off, and the device model up.
      */
     private static final String DEFAULT_SCENARIOS =
-            "qcow-rtl8139@stubdm cd-e1000-stdvga-vnc@stubdm pv-rtl8139-cirrus@stubdm ide-e1000-smem256@stubdom "
-                    + "qcow-rtl8139@qemu cd-e1000-stdvga-vnc@qemu";
+            "qcow-rtl8139-prom@stubdm cd-e1000-stdvga-vnc@stubdm pv-rtl8139-cirrus@stubdm "
+                    + "ide-e1000-smem256-prom@stubdom qcow-rtl8139@qemu cd-e1000-stdvga-vnc@qemu";
     /** What the guest's init writes on its VGA console, and the screendump and the VNC client's picture must show. */
     private static final String VGA_MARKER = "STUBDM-VGA-OK";
 
