@@ -171,6 +171,16 @@ final class Qcow2Header {
         return new Qcow2Header(file, firstBytes, fileSize);
     }
 
+    /** Reads and parses {@code file}'s header (read-only). */
+    static Qcow2Header read(Path file) throws IOException {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+            long fileSize = ch.size();
+            ByteBuffer first = ByteBuffer.allocate((int) Math.min(fileSize, 1L << MAX_CLUSTER_BITS));
+            FileIo.readFully(ch, first, 0);
+            return parse(file, first.flip(), fileSize);
+        }
+    }
+
     long clusterSize() {
         return 1L << clusterBits;
     }
