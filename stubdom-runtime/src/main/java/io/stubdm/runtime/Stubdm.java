@@ -39,6 +39,26 @@ public final class Stubdm {
         System.exit(run(Arrays.asList(argv), System.out, System.err));
     }
 
+    /**
+     * {@code stubdm boot-test}: the boot-test harness lives in guest-tests, whose build adds its jar to this
+     * distribution's lib/ (stubdm itself does not depend on it).
+     */
+    private static int bootTest(List<String> argv, PrintStream out, PrintStream err) {
+        try {
+            Class<?> command = Class.forName("io.stubdm.boottest.BootTestCommand");
+            return (int) command.getMethod("run", List.class, PrintStream.class, PrintStream.class)
+                    .invoke(null, argv, out, err);
+        } catch (ClassNotFoundException e) {
+            err.println("stubdm boot-test: the boot-test harness is not installed (its jar, guest-tests-*-boottest.jar, "
+                    + "is built with the whole project: mvn package)");
+            return 2;
+        } catch (ReflectiveOperationException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            err.println("stubdm boot-test: " + cause);
+            return 1;
+        }
+    }
+
     static int run(List<String> argv, PrintStream out, PrintStream err) {
         if (argv.isEmpty() || argv.get(0).equals("--help") || argv.get(0).equals("-h")) {
             out.println("usage: stubdm <qemu-xen options>   (what libxl passes to device_model_override)");
@@ -48,6 +68,7 @@ public final class Stubdm {
             out.println("       stubdm stubdom-image  (build the stub domain's kernel and rootfs from Debian's packages)");
             out.println("       stubdm stubdom-install (put them where libxl looks: /usr/lib/xen-4.17/boot)");
             out.println("       stubdm stubdom        (inside a stub domain: the guest's arguments come from xenstore)");
+            out.println("       stubdm boot-test IMAGE (boot an image with xl and check its console against a profile)");
             out.println("       stubdm exporter [--listen HOST:PORT] [--timeout SECONDS] [--qmp-dir DIR]  (in Dom0: the guests' device-model metrics, for Prometheus)");
             out.println("       stubdm --version");
             out.println("stubdm is a device model for Xen HVM guests: put device_model_override=\"<path>/stubdm\" in the xl config.");
@@ -68,6 +89,9 @@ public final class Stubdm {
         }
         if (argv.get(0).equals("stubdom-install")) {
             return StubdomImageCommand.install(argv, out, err);
+        }
+        if (argv.get(0).equals("boot-test")) {
+            return bootTest(argv, out, err);
         }
         if (argv.get(0).equals("stubdom")) {
             return stubdom(err);

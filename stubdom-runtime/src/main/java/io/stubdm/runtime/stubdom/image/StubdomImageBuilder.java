@@ -94,7 +94,8 @@ public final class StubdomImageBuilder {
      * self-test, a whole device-model start, runs without them. commons-compress and xz stay, for compressed disk
      * images.
      */
-    static final List<String> STUB_EXCLUDED_JARS = List.of("commons-io-", "commons-lang3-", "commons-codec-");
+    static final List<String> STUB_EXCLUDED_JARS = List.of("commons-io-", "commons-lang3-", "commons-codec-",
+            "guest-tests-");
     static final String JAVA_HOME_IN_IMAGE = "usr/lib/stubdm/java";
     static final String JARS_IN_IMAGE = "usr/lib/stubdm/lib";
     static final String JNA_IN_IMAGE = "usr/lib/stubdm/jna";
