@@ -39,7 +39,7 @@ done
 # Packages of the Dom0 tree (installed with apt inside the chroot, so security updates apply and Xen's tools
 # match the hypervisor taken from the same archive).
 DOM0_PKGS="xen-utils-4.17 xenstore-utils qemu-system-xen seabios ipxe-qemu busybox kmod iproute2 procps
-  openjdk-17-jre-headless util-linux mount"
+  openjdk-17-jre-headless util-linux mount dmsetup"
 KPKG=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
 [ -n "$KPKG" ] || { echo "build-dom0.sh: cannot resolve linux-image-amd64 (run apt-get update)" >&2; exit 1; }
 KVER=${KPKG#linux-image-}
@@ -109,7 +109,7 @@ else
   # Dom0 needs (with their dependencies, resolved by modprobe) are copied to usr/lib/modules.
   KM=$C/kernel/lib/modules/$KVER
   depmod -b "$C/kernel" "$KVER"
-  MODS="xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-netback xen-blkback tun bridge loop"
+  MODS="xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-netback xen-blkback tun bridge loop dm-snapshot"
   DST=$R/usr/lib/modules/$KVER
   rm -rf "$DST"; mkdir -p "$DST"
   cp "$KM"/modules.order "$KM"/modules.builtin* "$DST"/
@@ -147,7 +147,7 @@ ln -sf /proc/self/fd/2 /dev/stderr
 hostname dom0
 ip link set lo up
 echo "STUBDM-LAB dom0-init uptime=$(cut -d' ' -f1 /proc/uptime)"
-for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-netback xen-blkback tun bridge loop; do
+for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-netback xen-blkback tun bridge loop dm-snapshot; do
   modprobe "$m" || echo "STUBDM-LAB warning: modprobe $m failed"
 done
 mount -t xenfs xenfs /proc/xen

@@ -492,6 +492,51 @@ HEARTBEAT=/tmp/lab/heartbeat
     fi
   done
 ) &
+# bt-* scenarios: `stubdm boot-test` itself boots the lab's Linux guest (its own xl config and copy-on-write overlay,
+# the linux profile with the guest's own init line) and writes its reports; the job shows the Markdown report on
+# the console and takes the harness's exit status as the verdict.
+run_boottest() {
+  local sc=$1 cfg=/lab/xl/$1.cfg dm=${1#*@} placement=dom0 out=/tmp/lab/bt-${1/@/-} name=lab-${1/@/-}
+  [ "$dm" = stubdom ] && placement=stubdom
+  local nic; nic=$(sed -n "s/^vif = \[ 'model=\([a-z0-9]*\),.*/\1/p" "$cfg")
+  local smem; smem=$(sed -n 's/^stubdomain_memory = //p' "$cfg"); smem=${smem:-256}
+  echo "STUBDM-LAB scenario $sc: stubdm boot-test, placement $placement, NIC $nic"
+  local pinner=""
+  if [ "$placement" = stubdom ] && [ "${LAB_PIN:-yes}" = yes ]; then
+    ( for i in $(seq 1 900); do
+        id=$(xl domid "$name-dm" 2>/dev/null) && { xl vcpu-pin "$id" all "${STUBDOM_CPU:-1}"; echo "STUBDM-LAB $sc stub domain $id pinned to CPU ${STUBDOM_CPU:-1}"; break; }
+        sleep 0.2
+      done ) &
+    pinner=$!
+  fi
+  local extra=(--xl-config 'cpuid = "host,rdtscp=0"' --xl-config 'tsc_mode = "native"')
+  grep -q '^cpus = "1"' "$cfg" && extra+=(--xl-config 'cpus = "1"')
+  local t=$EPOCHREALTIME rc=0
+  timeout -k 10 "$GUEST_TIMEOUT" /lab/stubdm/bin/stubdm boot-test /lab/guest/disk.img --profile linux \
+    --expect 'init=STUBDM-CHECK (init)' --timeout-scale 3 --placement "$placement" --nic "$nic" --memory 256 \
+    --stubdom-memory "$smem" --name "$name" --out "$out" "${extra[@]}" > /tmp/lab/$sc-boottest.log 2>&1 &
+  local bt=$!
+  # A line every 30 s: run-lab.sh takes a console silent for minutes for a hung nested machine.
+  while kill -0 "$bt" 2>/dev/null; do
+    sleep 30
+    kill -0 "$bt" 2>/dev/null && echo "STUBDM-LAB $sc boot-test running t=$(elapsed "$t") $(timeout 20 xl list 2>/dev/null | awk -v n="$name" '$1 == n {print "state=" $5}')"
+  done
+  wait "$bt" || rc=$?
+  [ -n "$pinner" ] && { kill "$pinner" 2>/dev/null; wait "$pinner" 2>/dev/null; }
+  sed "s/^/STUBDM-LAB $sc   boot-test: /" /tmp/lab/$sc-boottest.log | head -60
+  # The report, as the harness wrote it (the console transcript section left out: the guest's lines are long).
+  sed '/^## Console/,$d' "$out/$name.md" 2>/dev/null | sed "s/^/STUBDM-LAB-BOOTTEST $sc /"
+  local junit; junit=$(ls "$out"/TEST-*.xml 2>/dev/null | head -1)
+  echo "STUBDM-LAB $sc boot-test exit $rc after $(elapsed "$t")s; JUnit XML: ${junit:-none} ($(grep -c '<testcase' "$junit" 2>/dev/null) test cases, $(grep -o 'failures="[0-9]*"' "$junit" 2>/dev/null | head -1))"
+  # The harness's overlay must be gone with the guest, and the image untouched.
+  local sum; sum=$(sha256sum /lab/guest/disk.img | cut -c1-64)
+  if [ "$rc" = 0 ] && [ -s "$out/$name.md" ] && [ -n "$junit" ] && [ "$sum" = "$(cat /tmp/lab/disk.sha256)" ]; then
+    echo "STUBDM-LAB-RESULT $sc PASS"
+  else
+    echo "STUBDM-LAB-RESULT $sc FAIL boot-test-exit-$rc$([ "$sum" = "$(cat /tmp/lab/disk.sha256)" ] || echo ' image-modified')"; OVERALL=1
+  fi
+}
+sha256sum /lab/guest/disk.img | cut -c1-64 > /tmp/lab/disk.sha256
 # -prom scenarios (PROM=yes): stubdm's exporter and a Prometheus server scraping it every 5 s, for the whole job.
 if [ "${PROM:-no}" = yes ]; then
   /lab/stubdm/bin/stubdm exporter --listen 127.0.0.1:9750 > /tmp/lab/exporter.log 2>&1 &
@@ -506,6 +551,7 @@ if [ "${PROM:-no}" = yes ]; then
   echo "STUBDM-LAB prometheus: $(timeout 5 busybox wget -qO- http://127.0.0.1:9090/-/ready 2>&1 | head -1); exporter: $(timeout 10 busybox wget -qO- http://127.0.0.1:9750/metrics 2>&1 | grep -c '^stubdm_') stubdm series before any guest"
 fi
 for sc in $SCENARIOS; do
+  case "$sc" in bt-*) run_boottest "$sc"; continue;; esac
   LAST_WHY=""; run_scenario "$sc"; again=0
   while [[ "$LAST_WHY" == *dm-crashed* || "$LAST_WHY" == *stuck-before-kernel* || "$LAST_WHY" == *xl-create-dm-start* ]] \
       && [ $again -lt "$DM_CRASH_RETRIES" ]; do

@@ -137,7 +137,10 @@ for sc in $SCENARIOS; do
     qcow) disk="'format=qcow2,vdev=hda,access=rw,target=/lab/guest/disk.qcow2'"; boot=c;;
     # the IDE disk whose kernel unplugs the emulated disk and NIC and goes on with PV drivers
     pv)  disk="'format=raw,vdev=hda,access=rw,target=/lab/guest/disk-pv.img'"; boot=c;;
-    *) echo "run-lab.sh: unknown scenario $sc (ide|qcow|cd|pv[-e1000|-rtl8139][@qemu|@stubdm])" >&2; exit 2;;
+    # `stubdm boot-test` boots the raw IDE disk itself (its own xl config, a copy-on-write overlay) with the linux
+    # profile; Dom0's job takes the NIC, the placement (@stubdm: Dom0, @stubdom) and -smem from this config
+    bt)  disk="'format=raw,vdev=hda,access=ro,target=/lab/guest/disk.img'"; boot=c;;
+    *) echo "run-lab.sh: unknown scenario $sc (ide|qcow|cd|pv|bt[-e1000|-rtl8139][@qemu|@stubdm|@stubdom])" >&2; exit 2;;
   esac
   rest=${full#*-}; nic=${rest%%-*}; extra=""; vga="none"; vnc="vnc = 0"; smem=${STUBDOM_MEMORY:-128}
   case "$nic" in e1000|rtl8139) ;; *) echo "run-lab.sh: unknown NIC in scenario $sc" >&2; exit 2;; esac
@@ -166,7 +169,7 @@ for sc in $SCENARIOS; do
   # A stub domain reaches the guest's disks through its own PV disks, and libxl backs a PV disk on a plain file with
   # qdisk, a QEMU device in Dom0; with a block device it is the kernel's blkback. So an @stubdom scenario's image
   # goes on a loop device (what an administrator's LVM volume would be): Dom0's job sets it up from this line.
-  if [ "$dm" = stubdom ]; then
+  if [ "$dm" = stubdom ] && [ "${full%%-*}" != bt ]; then
     case "${full%%-*}" in qcow) echo "run-lab.sh: $sc: a stub domain's disk must be raw on a block device (no qdisk)" >&2; exit 2;; esac
     image=$(echo "$disk" | sed -n 's/.*target=\([^'"'"']*\).*/\1/p')
     disk=${disk/target=$image/target=/dev/loop7}
