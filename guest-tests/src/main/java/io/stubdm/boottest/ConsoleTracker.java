@@ -40,6 +40,8 @@ public final class ConsoleTracker {
     private final int[] answered;
     private final Cursor failureCursor = new Cursor();
     private final Cursor stepCursor = new Cursor();
+    /** The line of the last match {@link #find} returned. */
+    private int lastLine;
     private int step;
     private boolean done;
     private boolean passed;
@@ -156,7 +158,7 @@ public final class ConsoleTracker {
             return;
         }
         for (FailureSign f : profile.failures()) {
-            Matcher m = find(f.pattern(), failureCursorCopy(), true);
+            Matcher m = find(f.pattern(), failureCursor, true);
             if (m != null) {
                 fail(f.name() + ": " + m.group().trim());
                 return;
@@ -226,10 +228,6 @@ public final class ConsoleTracker {
         return true;
     }
 
-    private Cursor failureCursorCopy() {
-        return failureCursor;
-    }
-
     /** Failure signs are looked for in each piece of text once; a partial line is looked at again as it grows. */
     private void advanceFailureCursor() {
         failureCursor.line = lines.size();
@@ -262,9 +260,6 @@ public final class ConsoleTracker {
         }
         return null;
     }
-
-    /** The line of the last match {@link #find} returned. */
-    private int lastLine;
 
     private void moveTo(Cursor c, Matcher m) {
         c.line = lastLine;
