@@ -85,7 +85,10 @@ final class GuestDisk implements AutoCloseable {
             try {
                 Commands.run(TOOL_LIMIT, List.of("dmsetup", "create", dm, "--table",
                         "0 " + sectors + " snapshot " + loop + " " + cowLoop + " N 8"));
+                // Without udev (a minimal Dom0, the nested lab's) nothing makes /dev/mapper/<name>: make it here.
+                Commands.run(TOOL_LIMIT, List.of("dmsetup", "mknodes", dm));
             } catch (IOException e) {
+                undo.add(0, List.of("dmsetup", "remove", dm));
                 runAll(undo);
                 throw new IOException("cannot make a copy-on-write device for the stub domain (dmsetup, Debian's "
                         + "dmsetup package, and the dm-snapshot module are needed): " + e.getMessage(), e);
