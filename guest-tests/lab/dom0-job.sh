@@ -509,7 +509,8 @@ run_boottest() {
       done ) &
     pinner=$!
   fi
-  local extra=(--xl-config 'cpuid = "host,rdtscp=0"' --xl-config 'tsc_mode = "native"')
+  local vga; vga=$(sed -n 's/^vga = "\(.*\)"/\1/p' "$cfg"); vga=${vga:-none}
+  local extra=(--vga "$vga" --xl-config 'cpuid = "host,rdtscp=0"' --xl-config 'tsc_mode = "native"')
   grep -q '^cpus = "1"' "$cfg" && extra+=(--xl-config 'cpus = "1"')
   local t=$EPOCHREALTIME rc=0
   timeout -k 10 "$GUEST_TIMEOUT" /lab/stubdm/bin/stubdm boot-test /lab/guest/disk.img --profile linux \
@@ -528,12 +529,22 @@ run_boottest() {
   sed '/^## Console/,$d' "$out/$name.md" 2>/dev/null | sed "s/^/STUBDM-LAB-BOOTTEST $sc /"
   local junit; junit=$(ls "$out"/TEST-*.xml 2>/dev/null | head -1)
   echo "STUBDM-LAB $sc boot-test exit $rc after $(elapsed "$t")s; JUnit XML: ${junit:-none} ($(grep -c '<testcase' "$junit" 2>/dev/null) test cases, $(grep -o 'failures="[0-9]*"' "$junit" 2>/dev/null | head -1))"
-  # The harness's overlay must be gone with the guest, and the image untouched.
+  # With a VGA: the harness's screenshots (one per milestone and one at the end), each a PNG.
+  local shots=ok
+  if [ "$vga" != none ]; then
+    local n=0 f
+    for f in "$out"/"$name"-*.png; do
+      [ -s "$f" ] && [ "$(head -c 4 "$f" | od -An -tx1 | tr -d ' ')" = 89504e47 ] && n=$((n + 1))
+    done
+    echo "STUBDM-LAB $sc boot-test screenshots: $n PNG file(s): $(ls "$out"/*.png 2>/dev/null | xargs -n1 basename 2>/dev/null | tr '\n' ' ')"
+    [ "$n" -ge 3 ] || shots=no
+  fi
+  # The image is untouched (the guest wrote to the harness's overlay only).
   local sum; sum=$(sha256sum /lab/guest/disk.img | cut -c1-64)
-  if [ "$rc" = 0 ] && [ -s "$out/$name.md" ] && [ -n "$junit" ] && [ "$sum" = "$(cat /tmp/lab/disk.sha256)" ]; then
+  if [ "$rc" = 0 ] && [ -s "$out/$name.md" ] && [ -n "$junit" ] && [ "$shots" = ok ] && [ "$sum" = "$(cat /tmp/lab/disk.sha256)" ]; then
     echo "STUBDM-LAB-RESULT $sc PASS"
   else
-    echo "STUBDM-LAB-RESULT $sc FAIL boot-test-exit-$rc$([ "$sum" = "$(cat /tmp/lab/disk.sha256)" ] || echo ' image-modified')"; OVERALL=1
+    echo "STUBDM-LAB-RESULT $sc FAIL boot-test-exit-$rc$([ "$shots" = ok ] || echo ' no-screenshots')$([ "$sum" = "$(cat /tmp/lab/disk.sha256)" ] || echo ' image-modified')"; OVERALL=1
   fi
 }
 sha256sum /lab/guest/disk.img | cut -c1-64 > /tmp/lab/disk.sha256
