@@ -1,9 +1,9 @@
 package io.stubdm.boottest;
 
 import io.stubdm.backends.block.CompressedImageCache;
+import io.stubdm.backends.block.Qcow2Backend;
 import io.stubdm.backends.block.Qcow2Overlay;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -44,7 +44,7 @@ final class GuestDisk implements AutoCloseable {
         }
         String base = o.image().getFileName().toString().toLowerCase(Locale.ROOT).replaceAll("\\.(bz2|xz|gz)$", "");
         boolean iso = base.endsWith(".iso");
-        String format = isQcow2(image) ? "qcow2" : "raw";
+        String format = Qcow2Backend.isQcow2(image) ? "qcow2" : "raw";
         if (o.placement() == BootTestOptions.Placement.DOM0) {
             if (iso) {
                 return new GuestDisk("format=raw,vdev=hdc,access=ro,devtype=cdrom,target=" + image, "d",
@@ -106,14 +106,6 @@ final class GuestDisk implements AutoCloseable {
                 // already reported by the failure being thrown
             }
             throw e;
-        }
-    }
-
-    static boolean isQcow2(Path image) throws IOException {
-        try (InputStream in = Files.newInputStream(image)) {
-            byte[] magic = in.readNBytes(4);
-            return magic.length == 4 && (magic[0] & 0xff) == 'Q' && (magic[1] & 0xff) == 'F' && (magic[2] & 0xff) == 'I'
-                    && (magic[3] & 0xff) == 0xfb;
         }
     }
 

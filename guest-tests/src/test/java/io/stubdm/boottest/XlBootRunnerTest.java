@@ -100,5 +100,16 @@ class XlBootRunnerTest {
             assertTrue(disk.spec.startsWith("format=qcow2,vdev=hda,access=rw,target="), disk.spec);
             assertTrue(disk.description.contains("image-cache"), disk.description);
         }
+
+        // A qcow2 image cannot go to a stub domain (block devices only): refused by name, before any device is made.
+        Path qcow2 = dir.resolve("base.qcow2");
+        io.stubdm.backends.block.Qcow2Overlay.create(qcow2, iso, "raw");
+        BootTestOptions dom0 = options(qcow2, Profiles.freebsd(), dir.resolve("xl"), "none");
+        BootTestOptions stub = new BootTestOptions(qcow2, dom0.profile(), BootTestOptions.Placement.STUBDOM, "e1000",
+                1024, "none", dom0.stubdm(), 256, "xenbr0", List.of(), dom0.outDir(), "q", dom0.xl(), dir,
+                Duration.ofSeconds(30));
+        java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> GuestDisk.prepare(stub));
+        assertTrue(e.getMessage().contains("base.qcow2 is a qcow2 image"), e.getMessage());
     }
 }

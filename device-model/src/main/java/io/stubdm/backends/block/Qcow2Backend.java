@@ -190,7 +190,7 @@ public final class Qcow2Backend extends ThreadedBlockBackend {
     }
 
     /** Whether {@code file} starts with the qcow2 magic, the way QEMU probes a format. */
-    static boolean isQcow2(Path file) throws IOException {
+    public static boolean isQcow2(Path file) throws IOException {
         try (FileChannel channel = RawFileBackend.openChannel(file, true)) {
             ByteBuffer magic = ByteBuffer.allocate(4);
             channel.read(magic, 0);
