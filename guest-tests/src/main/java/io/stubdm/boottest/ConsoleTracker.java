@@ -136,6 +136,11 @@ public final class ConsoleTracker {
         return done;
     }
 
+    /** The milestones reached so far, in order (cheap: no transcript copy, unlike {@link #outcome()}). */
+    public List<BootOutcome.MilestoneResult> reached() {
+        return List.copyOf(results);
+    }
+
     public BootOutcome outcome() {
         List<BootOutcome.MilestoneResult> out = new ArrayList<>(results);
         for (int i = results.size(); i < all.size(); i++) {

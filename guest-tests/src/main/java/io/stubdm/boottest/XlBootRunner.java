@@ -149,12 +149,11 @@ public final class XlBootRunner {
                 break;
             }
             tracker.tick(now);
-            BootOutcome sofar = tracker.outcome();
-            int nowReached = (int) sofar.milestones().stream().filter(BootOutcome.MilestoneResult::reached).count();
-            for (int i = reached; i < nowReached && !o.vga().equals("none"); i++) {
-                screenshot(sofar.milestones().get(i).name(), shots);
+            List<BootOutcome.MilestoneResult> sofar = tracker.reached();
+            for (int i = reached; i < sofar.size() && !o.vga().equals("none"); i++) {
+                screenshot(sofar.get(i).name(), shots);
             }
-            reached = nowReached;
+            reached = sofar.size();
         }
         return tracker.outcome();
     }
